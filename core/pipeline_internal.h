@@ -1,0 +1,157 @@
+/* Private to the core: pipeline, scheduler and sender internals. Plugins never include this. */
+#ifndef PT_PIPELINE_INTERNAL_H
+#define PT_PIPELINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "config/node.h"
+#include "plugin.h"
+
+typedef struct pt_open_batch_s {
+    pt_batch_t b;
+    uint32_t capgroups;
+    uint64_t opened_ns;
+} pt_open_batch_t;
+
+#define PT_MAX_ROUTES 8
+
+/* A shard of a pipeline's process queue: sources hash to one shard, and one worker at a time
+ * holds a shard, which keeps order per source while shards run in parallel. */
+typedef struct pt_shard_s {
+    pt_pipeline_t *p;
+    pt_group_t *head;
+    pt_group_t *tail;
+    uint32_t nqueued;
+    int busy;
+    pt_open_batch_t open[PT_MAX_ROUTES];
+    uint32_t nopen; /* open batches with at least one group */
+} pt_shard_t;
+
+/* Per-flusher sender accounting. */
+typedef struct pt_flusher_rt_s {
+    atomic_uint_fast64_t inflight_bytes;
+    uint64_t cap_bytes;
+} pt_flusher_rt_t;
+
+typedef enum {
+    PT_PIPE_BUILT = 0,
+    PT_PIPE_RUNNING,
+    PT_PIPE_STOPPING,
+} pt_pipe_state_t;
+
+struct pt_pipeline_s {
+    char *name;
+    char *file;
+    pt_node_t *tree; /* owns every NODE-typed config value */
+    int priority;
+    int state;
+    uint64_t content_hash;
+
+    pt_plugin_inst_t *inputs;
+    int ninputs;
+    pt_plugin_inst_t *processors;
+    int nprocessors;
+    pt_plugin_inst_t *aggregator; /* exactly one: aggregator_default when none configured */
+    pt_plugin_inst_t *flushers;
+    int nflushers;
+    pt_flusher_rt_t *frt;
+
+    pt_shard_t *shards;
+    int nshards;
+
+    /* Batching limits, from the aggregator's config. */
+    uint32_t batch_max_events;
+    uint64_t batch_max_bytes;
+    uint64_t batch_timeout_ns;
+
+    /* Process queue accounting (scheduler lock). */
+    uint64_t queued_bytes;
+    uint64_t high_watermark;
+    uint64_t low_watermark;
+    int input_blocked;
+    int draining;
+    atomic_int sender_blocked;
+
+    /* Input-loop-only counters: groups pushed and groups whose ack came back. */
+    uint64_t pushed;
+    uint64_t acked;
+    uv_async_t *resume_async;
+
+    pt_gauge_t *m_queue_bytes;
+    pt_counter_t *m_groups_in;
+    pt_counter_t *m_events_dropped;
+
+    pt_pipeline_t *next; /* manager list */
+};
+
+/* ---- build & lifecycle (core/pipeline.c) -------------------------------------------------- */
+
+typedef struct pt_pipeline_opts_s {
+    const char *data_dir;
+    int oneshot;
+    int nshards;
+    uint64_t high_watermark;
+    uint64_t sender_cap;
+} pt_pipeline_opts_t;
+
+/* Builds (parse + create every plugin, no I/O) a pipeline from a config file. name is the
+ * pipeline name. On failure returns NULL with errors in d. Main/input thread. */
+pt_pipeline_t *pt_pipeline_build(const char *file, const char *name, const pt_pipeline_opts_t *o,
+                                 pt_cfg_diag_t *d);
+/* Same from an already-parsed tree (takes ownership of tree, even on failure). */
+pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const char *name,
+                                      const pt_pipeline_opts_t *o, pt_cfg_diag_t *d);
+/* 0 when the tree's `enable` is false. */
+int pt_pipeline_is_enabled(const pt_node_t *tree);
+/* Starts flushers on the sender loop, registers shards, starts inputs on `loop`. */
+int pt_pipeline_start(pt_pipeline_t *p, uv_loop_t *loop);
+/* Stops the inputs and asks workers to flush what is batched. Input loop. */
+void pt_pipeline_stop_inputs(pt_pipeline_t *p);
+/* 1 when every pushed group was acknowledged. Input loop. */
+int pt_pipeline_drained(const pt_pipeline_t *p);
+/* 1 when all inputs report finished (oneshot). */
+int pt_pipeline_inputs_finished(pt_pipeline_t *p);
+/* Asks inputs to persist their state (checkpoints). Input loop. */
+void pt_pipeline_flush_state(pt_pipeline_t *p);
+/* Unregisters from the scheduler, stops flushers, destroys plugins, frees. Input loop; call
+ * only after stop_inputs (and normally after drained). */
+void pt_pipeline_destroy(pt_pipeline_t *p);
+/* Called by the ack machinery on the input loop when a group of p has been acknowledged. */
+void pt_pipeline_ack_done(pt_pipeline_t *p);
+
+/* Processes one group on a worker (core/pipeline.c). Shard is held by the caller. */
+void pt_pipeline_process(pt_shard_t *s, pt_group_t *g);
+/* Emits open batches of the shard that are due (all when force). Returns the earliest pending
+ * deadline (ns, monotonic) or UINT64_MAX. */
+uint64_t pt_pipeline_flush_due(pt_shard_t *s, uint64_t now, int force);
+/* 1 when a flusher of p is above its sender cap. */
+int pt_pipeline_sender_full(pt_pipeline_t *p);
+
+/* ---- scheduler (core/scheduler.c) ----------------------------------------------------------- */
+
+int pt_sched_start(int nworkers);
+void pt_sched_stop(void);
+void pt_sched_add(pt_pipeline_t *p);
+/* Waits until no worker holds a shard of p, then forgets p. Its queues must be empty. */
+void pt_sched_remove(pt_pipeline_t *p);
+int pt_sched_push(pt_pipeline_t *p, pt_group_t *g);
+/* Wakes the workers (new work, sender room, draining). Any thread. */
+void pt_sched_kick(void);
+int pt_sched_nworkers(void);
+
+/* ---- sender thread (core/sender.c) ---------------------------------------------------------- */
+
+int pt_sender_start(void);
+void pt_sender_stop(void);
+/* Queues a payload for its flusher's send() on the sender loop. Any thread. */
+void pt_sender_submit(pt_payload_t *p);
+/* Runs fn(arg) on the sender loop and waits for it. Not from the sender thread itself. */
+void pt_sender_call(void (*fn)(void *), void *arg);
+uv_loop_t *pt_sender_loop(void);
+
+/* Frees a payload that never reached the sender (serialize failed or declined): releases its
+ * ack references with status. */
+void pt_payload_discard(pt_payload_t *p, int status);
+
+#endif

@@ -1,0 +1,177 @@
+/* The plugin interface. One const descriptor per plugin: name, kind, config map, and hooks
+ * split by time: create (parse and validate, no I/O), start (on its loop), stop, destroy.
+ * Plugins include this header, core/event.h, core/ack.h, core/log.h and config/cfgmap.h; never
+ * the *_internal.h files. */
+#ifndef PT_PLUGIN_H
+#define PT_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ack.h"
+#include "common.h"
+#include "config/cfgmap.h"
+#include "event.h"
+#include "metrics.h"
+#include "str.h"
+
+typedef enum {
+    PT_PLUGIN_INPUT = 0,
+    PT_PLUGIN_PROCESSOR,
+    PT_PLUGIN_AGGREGATOR,
+    PT_PLUGIN_FLUSHER,
+} pt_plugin_kind_t;
+
+typedef struct pt_plugin_s pt_plugin_t;
+typedef struct pt_plugin_inst_s pt_plugin_inst_t;
+typedef struct pt_pipeline_s pt_pipeline_t;
+typedef struct pt_payload_s pt_payload_t;
+typedef struct pt_batch_s pt_batch_t;
+
+/* Per-instance counters every plugin gets, registered as petrel_plugin_* series. */
+typedef struct pt_plugin_metrics_s {
+    pt_counter_t *events_in;
+    pt_counter_t *events_out;
+    pt_counter_t *events_dropped;
+    pt_counter_t *bytes_in;
+    pt_counter_t *bytes_out;
+    pt_counter_t *errors;
+} pt_plugin_metrics_t;
+
+/* A plugin instance inside a pipeline. Created by the pipeline builder; the plugin owns only
+ * `state`. `config` points to a struct of plugin->config_size bytes filled from the config map
+ * before create() runs, and freed by the core after destroy(). */
+struct pt_plugin_inst_s {
+    const pt_plugin_t *plugin;
+    pt_pipeline_t *pipeline;
+    void *config;
+    void *state;
+    char *id;    /* "pipeline/plugin" for log prefixes; "pipeline/plugin#2" when repeated */
+    int index;   /* position among the pipeline's plugins of the same kind */
+    int line;    /* config line of this plugin, for messages */
+    pt_plugin_metrics_t m;
+};
+
+/* What the core tells a plugin at create() time. */
+typedef struct pt_plugin_env_s {
+    const char *data_dir; /* agent data dir (exists) */
+    int oneshot;          /* read inputs to their end, then stop */
+} pt_plugin_env_t;
+
+/* A batch handed to a flusher's serialize(): whole groups, in order. Read-only. */
+struct pt_batch_s {
+    pt_group_t **groups;
+    uint32_t ngroups;
+    uint32_t nevents; /* live events */
+    uint64_t bytes;
+    uint32_t route;
+};
+
+/* A serialized request for one flusher. Created by the core, filled by serialize() on a worker,
+ * sent by send() on the sender loop, completed by pt_payload_done() (exactly once). */
+struct pt_payload_s {
+    pt_buf_t data;
+    uint32_t nevents;
+    uint32_t route;
+    pt_plugin_inst_t *flusher;
+    pt_ack_t **acks;
+    uint32_t nacks;
+    uint32_t capacks;
+    uint64_t enqueued_ns;
+    void *user; /* flusher's own per-request state */
+    pt_payload_t *next;
+};
+
+struct pt_plugin_s {
+    const char *name;
+    pt_plugin_kind_t kind;
+    const char *description;
+    const pt_cfg_field_t *config_map;
+    size_t config_n;
+    size_t config_size;
+
+    /* Validate inst->config and set inst->state. No I/O beyond checks (e.g. compiling a regex).
+     * Report problems through pt_cfg_error(d, inst->line, key, ...) and return -EINVAL. */
+    int (*create)(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d);
+    /* Inputs: on the input loop. Flushers: on the sender loop. Others: never called. */
+    int (*start)(pt_plugin_inst_t *inst, uv_loop_t *loop);
+    /* Inputs: stop intake (input loop); in-flight acks may still arrive afterwards and must be
+     * handled until destroy. Flushers: on the sender loop, after the last payload completed. */
+    void (*stop)(pt_plugin_inst_t *inst);
+    /* Frees state. Main/input thread, after stop and after every ack came back. */
+    void (*destroy)(pt_plugin_inst_t *inst);
+
+    /* Inputs. */
+    void (*resume)(pt_plugin_inst_t *inst); /* backpressure lifted: push again (input loop) */
+    int (*finished)(pt_plugin_inst_t *inst); /* oneshot: 1 when everything was read */
+    void (*flush_state)(pt_plugin_inst_t *inst); /* write checkpoints now (input loop) */
+
+    /* Processors (worker thread). Modify the group in place: flag events DROPPED, add fields,
+     * allocate new values in g->arena. Return 0, or a negative errno to drop the whole group
+     * (counted). One instance may run on several workers at once for different groups: keep
+     * per-call state on the stack or in per-worker storage. */
+    int (*process)(pt_plugin_inst_t *inst, pt_group_t *g);
+
+    /* Aggregators (worker thread): return the route of a group; batches never mix routes. */
+    uint32_t (*route)(pt_plugin_inst_t *inst, const pt_group_t *g);
+
+    /* Flushers. serialize runs on a worker and appends the request bytes to p->data; return 0,
+     * PT_DECLINED to skip this batch (nothing to send: counts as delivered), or -errno (counted
+     * as dropped). send runs on the sender loop and must end in pt_payload_done(p, status),
+     * synchronously or later on that loop. */
+    int (*serialize)(pt_plugin_inst_t *inst, const pt_batch_t *b, pt_payload_t *p);
+    int (*send)(pt_plugin_inst_t *inst, pt_payload_t *p);
+};
+
+/* Every aggregator's config struct starts with this: the batch limits the core applies. */
+typedef struct pt_batch_conf_s {
+    int64_t max_events;
+    int64_t max_bytes;
+    int64_t timeout_ms;
+} pt_batch_conf_t;
+
+/* ---- services for plugins ---------------------------------------------------------------- */
+
+/* Inputs: hands a group to the pipeline (input loop). Returns 0 when taken (the pipeline owns
+ * the group and its ack from then on), PT_AGAIN when the process queue is above its high
+ * watermark (the caller keeps the group, stops reading, and waits for its resume hook), or a
+ * negative errno. */
+int pt_pipeline_push(pt_pipeline_t *p, pt_group_t *g);
+/* Name of the pipeline (for checkpoints and logs); valid while the pipeline lives. */
+const char *pt_pipeline_name(const pt_pipeline_t *p);
+
+/* Flushers: completes a payload on the sender loop. status 0 = delivered; negative = dropped.
+ * Releases its acks and frees it. */
+void pt_payload_done(pt_payload_t *p, int status);
+
+/* Serializers: all the fields of an event as a JSON object line (LoongCollector's layout:
+ * "__time__" seconds, the fields, then "__tag__:<k>" for each group tag), used by file, stdout
+ * and HTTP jsonline output. Appends to b; returns 0 or -ENOMEM. */
+int pt_event_write_json(pt_buf_t *b, const pt_group_t *g, const pt_event_t *ev);
+
+/* Registers a counter / gauge labelled with this instance's pipeline and plugin. Never NULL: on
+ * failure a private dummy is returned (updates still work, nothing is rendered). Release with
+ * pt_plugin_counter_free / pt_plugin_gauge_free (NULL and dummies are ignored). */
+pt_counter_t *pt_plugin_counter(const pt_plugin_inst_t *inst, const char *name, const char *help);
+pt_gauge_t *pt_plugin_gauge(const pt_plugin_inst_t *inst, const char *name, const char *help);
+void pt_plugin_counter_free(pt_counter_t *c);
+void pt_plugin_gauge_free(pt_gauge_t *g);
+/* Same with an explicit label string. */
+pt_counter_t *pt_counter_new(const char *name, const char *help, const char *labels);
+pt_gauge_t *pt_gauge_new(const char *name, const char *help, const char *labels);
+
+/* Serializers: every live event of the batch as JSON lines (pt_event_write_json), with or
+ * without the group tags. Returns 0 or -ENOMEM. */
+int pt_batch_write_jsonl(pt_buf_t *b, const pt_batch_t *batch, int with_tags);
+/* write(2) until done, retrying EINTR. Returns 0 or -errno. */
+int pt_write_all(int fd, const char *p, size_t n);
+
+/* The registry (core/registry.c, generated from core/plugins.list). */
+const pt_plugin_t *pt_plugin_find(const char *name);
+/* Known to LoongCollector but not built into petrel yet: returns 1 for such a name. */
+int pt_plugin_is_known_unavailable(const char *name);
+/* Iterates the registry: returns the i-th plugin or NULL past the end. */
+const pt_plugin_t *pt_plugin_at(size_t i);
+
+#endif
