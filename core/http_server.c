@@ -1031,6 +1031,14 @@ static int on_headers_complete(llhttp_t *p)
     r->keep_alive = llhttp_should_keep_alive(p);
     r->is_head = method == HTTP_HEAD;
     split_target(r);
+    /* llhttp drops leading whitespace from values but keeps trailing (RFC 9110 §5.5 OWS). */
+    for (uint32_t i = 0; i < r->n_hdrs; i++) {
+        hdr_t *h = &r->hdrs[i];
+        while (h->val_len > 0 && (r->head[h->val_off + h->val_len - 1] == ' ' ||
+                                  r->head[h->val_off + h->val_len - 1] == '\t')) {
+            h->val_len--;
+        }
+    }
 
     if (!chunked && p->content_length > c->srv->o.max_body_size) {
         return fail_request(c, 413);

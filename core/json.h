@@ -4,10 +4,17 @@
  * All functions are reentrant and may run on any thread. Views are valid as long as the input.
  *
  * Conformance (tests/fixtures/json-conformance): every RFC 8259 document is accepted, every
- * invalid one rejected. Implementation-defined choices: numbers are kept as text (no overflow
- * handling needed: huge numbers are accepted); invalid UTF-8 in strings is rejected; lone
- * surrogate escapes (\uD800) are accepted and decoded as U+FFFD; a UTF-8 BOM is rejected;
- * nesting deeper than PT_JSON_MAX_DEPTH is rejected. */
+ * invalid one rejected. Implementation-defined choices (the i_ cases, checked by test_json.c):
+ * - numbers are kept as text (no overflow handling needed): huge numbers, exponents and
+ *   underflows are accepted (i_number_*);
+ * - invalid UTF-8 in strings is rejected: overlongs, UTF-8-encoded surrogates, > U+10FFFF,
+ *   stray continuation bytes, truncated sequences, Latin-1 (i_string_*utf*, *overlong*, ...);
+ * - lone or mismatched surrogate escapes (\uD800, \uDC00\uD800) are accepted and decoded as
+ *   U+FFFD (the i_string_*surrogate* escape cases, i_object_key_lone_2nd_surrogate);
+ * - the input must be UTF-8: a BOM is rejected, and so is UTF-16 with or without a BOM;
+ * - nesting deeper than PT_JSON_MAX_DEPTH is rejected (500 levels are accepted).
+ * Only space, tab, CR and LF count as whitespace. Inputs of 4 GiB or more are rejected by
+ * pt_json_tokenize and pt_json_object_foreach, whose offsets are 32-bit. */
 #ifndef PT_JSON_H
 #define PT_JSON_H
 
@@ -46,7 +53,9 @@ typedef struct pt_json_tok_s {
 
 /* Tokenizes a whole document (one value, optional surrounding whitespace). toks is caller
  * memory for max tokens. Returns the number of tokens (>= 1), -EINVAL on malformed input
- * (*err_off, if not NULL, gets the byte offset of the error), or -ENOSPC if max is too small. */
+ * (*err_off, if not NULL, gets the byte offset of the error), or -ENOSPC if max is too small.
+ * Malformed input is -EINVAL whatever max is, so -ENOSPC means "valid, retry with more"; a
+ * document never needs more than len tokens. */
 int pt_json_tokenize(const char *s, size_t len, pt_json_tok_t *toks, size_t max, size_t *err_off);
 
 /* A value met by pt_json_object_foreach. raw is the value's bytes as in pt_json_tok_t. */
@@ -73,19 +82,23 @@ int pt_json_object_foreach(const char *s, size_t len, pt_json_member_cb cb, void
 int pt_json_validate(const char *s, size_t len, size_t *err_off);
 
 /* Decodes the escapes of string contents s[0..len) (no quotes) into out, which must have room
- * for len bytes (decoding never grows). \uXXXX becomes UTF-8, surrogate pairs are joined, a lone
- * surrogate becomes U+FFFD. Returns the decoded length, or -EINVAL on a malformed escape. */
+ * for len bytes (decoding never grows; out may be s itself, to decode in place). \uXXXX becomes
+ * UTF-8, surrogate pairs are joined, a lone surrogate becomes U+FFFD. Other bytes are copied as
+ * they are. Returns the decoded length, or -EINVAL on a malformed escape or len > INT_MAX. */
 int pt_json_unescape(const char *s, size_t len, char *out);
 
 /* ---- writer ------------------------------------------------------------------------------ */
 
 /* Appends s as a quoted JSON string to b, escaping '"', '\\' and control characters; bytes
- * that are not valid UTF-8 are replaced by U+FFFD so the output is always valid JSON.
- * Returns 0 or -ENOMEM. */
+ * that are not valid UTF-8 are replaced by U+FFFD so the output is always valid JSON (one
+ * U+FFFD per maximal ill-formed subsequence, Unicode's recommended practice: "\xE2\x82" is one,
+ * "\xC0\x80" is two). Returns 0 or -ENOMEM; on -ENOMEM b keeps its old contents. */
 int pt_json_write_str(pt_buf_t *b, const char *s, size_t len);
 
 /* A streaming writer that places commas and colons. The buffer is the caller's.
- * Usage: pt_jw_init; obj_open; key; str; ... obj_close. Errors (ENOMEM) are sticky in `err`. */
+ * Usage: pt_jw_init; obj_open; key; str; ... obj_close. Errors are sticky in `err`, and every
+ * call is a no-op once it is set: -ENOMEM, or -EINVAL for misuse (a close with nothing open, a
+ * key right after a key, a close right after a key, nesting deeper than 63 levels). */
 typedef struct pt_jw_s {
     pt_buf_t *buf;
     int err;
@@ -105,7 +118,9 @@ void pt_jw_str(pt_jw_t *w, const char *s, size_t len);
 void pt_jw_raw(pt_jw_t *w, const char *s, size_t len);
 void pt_jw_int(pt_jw_t *w, int64_t v);
 void pt_jw_uint(pt_jw_t *w, uint64_t v);
-void pt_jw_double(pt_jw_t *w, double v); /* non-finite values are written as null */
+/* The shortest of %.15g, %.16g, %.17g that reads back to v (3.0 is written as 3, 1e21 as
+ * 1e+21); non-finite values are written as null. */
+void pt_jw_double(pt_jw_t *w, double v);
 void pt_jw_bool(pt_jw_t *w, int v);
 void pt_jw_null(pt_jw_t *w);
 

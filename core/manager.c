@@ -101,7 +101,11 @@ int pt_config_dir_list(const char *dir, char ***out)
             v = nv;
         }
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        size_t dl = strlen(dir);
+        while (dl > 1 && dir[dl - 1] == '/') {
+            dl--;
+        }
+        snprintf(path, sizeof(path), "%.*s/%s", (int)dl, dir, de->d_name);
         v[n] = pt_strdup(path);
         if (v[n] != NULL) {
             n++;
@@ -368,7 +372,12 @@ static void on_tick(uv_timer_t *t)
     if (m->o->oneshot && !m->shutting_down) {
         int done = m->running != NULL || m->retiring == NULL;
         for (pt_pipeline_t *p = m->running; p != NULL && done; p = p->next) {
-            done = pt_pipeline_inputs_finished(p) && pt_pipeline_drained(p);
+            done = pt_pipeline_inputs_finished(p);
+            if (done && !pt_pipeline_drained(p)) {
+                /* Everything is read: send partial batches now instead of at their timeout. */
+                pt_pipeline_flush_batches(p);
+                done = 0;
+            }
         }
         if (done) {
             pt_log_info("oneshot: every input read to its end and acknowledged");
@@ -569,8 +578,10 @@ static int check_file(const char *file)
     pt_pipeline_opts_t po = {"/nonexistent-check-mode", 0, 1, 1u << 20, 1u << 20};
     pt_pipeline_t *p = pt_pipeline_build(file, name, &po, &d);
     int bad = p == NULL || d.nerrors > 0;
+    fflush(stdout);
     if (d.text.len > 0) {
         fwrite(d.text.data, 1, d.text.len, stderr);
+        fflush(stderr);
     }
     if (!bad) {
         printf("%s: ok (pipeline %s: %d input(s), %d processor(s), %d flusher(s))\n", file, name,

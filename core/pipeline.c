@@ -565,6 +565,14 @@ void pt_pipeline_stop_inputs(pt_pipeline_t *p)
     pt_sched_kick();
 }
 
+void pt_pipeline_flush_batches(pt_pipeline_t *p)
+{
+    if (!__atomic_load_n(&p->draining, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&p->draining, 1, __ATOMIC_RELEASE);
+        pt_sched_kick();
+    }
+}
+
 int pt_pipeline_drained(const pt_pipeline_t *p)
 {
     return p->acked == p->pushed;

@@ -108,6 +108,8 @@ int pt_pipeline_is_enabled(const pt_node_t *tree);
 int pt_pipeline_start(pt_pipeline_t *p, uv_loop_t *loop);
 /* Stops the inputs and asks workers to flush what is batched. Input loop. */
 void pt_pipeline_stop_inputs(pt_pipeline_t *p);
+/* Asks workers to send open batches now (oneshot end). Any thread. */
+void pt_pipeline_flush_batches(pt_pipeline_t *p);
 /* 1 when every pushed group was acknowledged. Input loop. */
 int pt_pipeline_drained(const pt_pipeline_t *p);
 /* 1 when all inputs report finished (oneshot). */

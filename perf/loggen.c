@@ -36,7 +36,9 @@ static const char *prog = "petrel-loggen";
 
 /* ============================================================================================
  * PRNG: xoshiro256** seeded through splitmix64, so that every seed (0 included) gives a
- * well-mixed state and the same stream on every platform.
+ * well-mixed state and the same stream on every platform. Draw at most once per function-call
+ * argument list: C leaves the order of argument evaluation unspecified, and two draws there
+ * make the output differ between gcc and clang.
  * ========================================================================================== */
 
 typedef struct {
@@ -633,8 +635,7 @@ static const char *const assistant_texts[] = {
 };
 
 static const char *const thoughts[] = {
-    "Check the disk usage first, then find what grew. Don't delete anything outside the "
-    "archive dir.",
+    "Check the disk usage first, then find what grew. Leave everything outside the archive.",
     "The user asked for three bullets; fetch the page, then keep it short.",
     "I should run the tests after the rebase before saying it's done.",
     "The nginx log is in local time and the user means UTC+1; convert before counting.",
@@ -946,6 +947,7 @@ typedef struct {
     bool gate;
     bool in_turn;
     int err;
+    bool reported; /* err was already printed, naming its file */
 } gen_t;
 
 static inline void tick(gen_t *g, int64_t lo, int64_t hi)
@@ -990,6 +992,7 @@ static int app_file_for(gen_t *g, int64_t day)
     rc = outf_open(&g->app, path, FLUSH_BIG);
     if (rc != 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(-rc));
+        g->reported = true;
         return rc;
     }
     g->app_open = true;
@@ -1207,8 +1210,10 @@ static session_t *session_new(gen_t *g)
         snprintf(s->key, sizeof(s->key), "agent:%s:%s:direct:%lld", s->agent, channels[s->channel],
                  (long long)rng_range(r, 100000000, 9999999999));
     } else {
-        snprintf(s->key, sizeof(s->key), "agent:%s:%s:group:%08x%02x", s->agent,
-                 channels[s->channel], (unsigned)rng_next(r), (unsigned)(rng_next(r) & 0xff));
+        uint64_t group = rng_next(r);
+
+        snprintf(s->key, sizeof(s->key), "agent:%s:%s:group:%010llx", s->agent,
+                 channels[s->channel], (unsigned long long)(group >> 24));
     }
     snprintf(path, sizeof(path), "%s/.openclaw/agents/%s/sessions", o->path, s->agent);
     rc = mkdir_p(path);
@@ -1219,6 +1224,7 @@ static session_t *session_new(gen_t *g)
     if (rc != 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(-rc));
         g->err = rc;
+        g->reported = true;
         return NULL;
     }
     g->n_sessions++;
@@ -1354,7 +1360,9 @@ static void put_tool_args(gen_t *g, sb_t *sb, int tool)
         static const char *const tasks[] = {"the flaky e2e test", "the slow build",
                                             "the disk usage on db-2"};
 
-        sb_fmt(sb, "{\"task\":\"Investigate %s\",\"label\":\"sub-%u\"}", PICK(r, tasks),
+        const char *task = PICK(r, tasks);
+
+        sb_fmt(sb, "{\"task\":\"Investigate %s\",\"label\":\"sub-%u\"}", task,
                (unsigned)rng_range(r, 1, 99));
         break;
     }
@@ -1378,12 +1386,16 @@ static void build_tool_output(gen_t *g, int tool, bool big)
         static const char *const levels[] = {"INFO ", "INFO ", "WARN ", "DEBUG"};
 
         while (t->len < BIG_OUTPUT_BYTES && t->err == 0) {
+            int64_t at = g->now - rng_range(r, 0, MS_PER_DAY);
+            const char *level = PICK(r, levels);
+            unsigned pid = (unsigned)rng_range(r, 100, 9999);
+
             if (t->len > 0) {
                 sb_ch(t, '\n');
             }
-            sb_iso_z(t, g->now - rng_range(r, 0, MS_PER_DAY));
-            sb_fmt(t, " %s sync[%u]: object %llu stored etag=", PICK(r, levels),
-                   (unsigned)rng_range(r, 100, 9999), (unsigned long long)rng_below(r, 10000000));
+            sb_iso_z(t, at);
+            sb_fmt(t, " %s sync[%u]: object %llu stored etag=", level, pid,
+                   (unsigned long long)rng_below(r, 10000000));
             sb_hex(t, r, 32);
             sb_fmt(t, " size=%llu", (unsigned long long)rng_below(r, 1u << 24));
         }
@@ -1548,10 +1560,11 @@ static void turn(gen_t *g)
     if (strcmp(channels[s->channel], "webchat") != 0) {
         char local[29];
         sb_t lsb = {local, 0, sizeof(local), 0, true};
+        const char *sender = PICK(r, senders);
 
         sb_iso_local(&lsb, g->now, o->tz_min);
         local[10] = ' ';
-        sb_fmt(&g->text, "[%s %s id:%lld %.16s] ", channel_names[s->channel], PICK(r, senders),
+        sb_fmt(&g->text, "[%s %s id:%lld %.16s] ", channel_names[s->channel], sender,
                (long long)rng_range(r, 1000000, 999999999), local);
     }
     sb_str(&g->text, PICK(r, user_texts));
@@ -1729,8 +1742,10 @@ static void turn(gen_t *g)
         "queueDepth=0",
         s->id);
     if (strcmp(channels[s->channel], "webchat") != 0) {
+        int64_t chat = rng_range(r, 1000000, 999999999);
+
         app(g, chan_sub, LV_INFO, "%s sendMessage ok chat=%lld message=%lld", channels[s->channel],
-            (long long)rng_range(r, 1000000, 999999999), (long long)rng_range(r, 1000, 99999));
+            (long long)chat, (long long)rng_range(r, 1000, 99999));
     }
 
     s->msgs_since_compaction += 1 + 2 * rounds;
@@ -1757,13 +1772,17 @@ static void turn(gen_t *g)
 static void app_cron(gen_t *g)
 {
     rng_t *r = &g->rng;
+    int jobs;
+    int enabled;
 
     if (!app_wanted(g)) {
         return;
     }
+    jobs = (int)rng_range(r, 0, 5);
+    enabled = (int)rng_range(r, 0, jobs);
     g->obj.len = 0;
-    sb_fmt(&g->obj, "{\"jobCount\":%d,\"enabledCount\":%d,\"withNextRun\":%d}",
-           (int)rng_range(r, 0, 5), (int)rng_range(r, 0, 5), (int)rng_range(r, 0, 3));
+    sb_fmt(&g->obj, "{\"jobCount\":%d,\"enabledCount\":%d,\"withNextRun\":%d}", jobs, enabled,
+           (int)rng_range(r, 0, enabled));
     g->msg.len = 0;
     sb_lit(&g->msg, "cron: armTimer");
     app_emit(g, "{\"module\":\"cron\",\"storePath\":\"/home/node/.openclaw/cron/jobs.json\"}",
@@ -1780,23 +1799,28 @@ static void background(gen_t *g)
     if (x < 0.55) {
         char id[16];
         sb_t isb = {id, 0, sizeof(id), 0, true};
+        const char *method = PICK(r, ws_methods);
+        int ms = (int)rng_range(r, 1, 400);
 
         sb_hex(&isb, r, 8);
         sb_lit(&isb, "…");
         sb_hex(&isb, r, 4);
-        app(g, "gateway/ws", LV_INFO, "⇄ res ✓ %s %dms conn=%s id=%.*s", PICK(r, ws_methods),
-            (int)rng_range(r, 1, 400), g->conn[rng_below(r, 3)], (int)isb.len, id);
+        app(g, "gateway/ws", LV_INFO, "⇄ res ✓ %s %dms conn=%s id=%.*s", method, ms,
+            g->conn[rng_below(r, 3)], (int)isb.len, id);
     } else if (x < 0.65) {
         app_obj(g, "gateway/heartbeat", LV_INFO, "heartbeat: started", "{\"intervalMs\":%d}",
                 1800000);
     } else if (x < 0.75) {
-        app(g, "gateway/health-monitor", LV_DEBUG, "health check ok channels=%d uptimeMs=%lld",
-            (int)rng_range(r, 1, 4), (long long)rng_range(r, 100000, 999999999));
+        int n = (int)rng_range(r, 1, 4);
+
+        app(g, "gateway/health-monitor", LV_DEBUG, "health check ok channels=%d uptimeMs=%lld", n,
+            (long long)rng_range(r, 100000, 999999999));
     } else if (x < 0.85) {
         app_cron(g);
     } else if (x < 0.93) {
-        app(g, NULL, LV_INFO, "- agent:%s:main (%dm ago)",
-            g->o->agents[rng_below(r, g->o->n_agents)], (int)rng_range(r, 0, 59));
+        const char *agent = g->o->agents[rng_below(r, g->o->n_agents)];
+
+        app(g, NULL, LV_INFO, "- agent:%s:main (%dm ago)", agent, (int)rng_range(r, 0, 59));
     } else {
         app(g, "gateway/reload", LV_WARN,
             "config change detected; evaluating reload (agents.defaults.model.fallbacks)");
@@ -1856,6 +1880,7 @@ static int run_tree(const opts_t *o)
     double t0 = now_mono_s();
     double secs;
     uint64_t cut = 0;
+    bool reported = false;
     int rc;
 
     rc = dir_has_entries(o->path);
@@ -1891,7 +1916,8 @@ static int run_tree(const opts_t *o)
     snprintf(path, sizeof(path), "%s/tmp/openclaw", o->path);
     rc = mkdir_p(path);
     if (rc != 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(-rc));
+        fprintf(stderr, "%s: --out: cannot create %s: %s\n", prog, path, strerror(-rc));
+        reported = true;
         goto done;
     }
     /* Bundle chunk names carry a content hash; one per run, as after one build. */
@@ -1984,7 +2010,9 @@ done:
     sb_free(&g.text);
     sb_free(&g.obj);
     if (rc != 0) {
-        fprintf(stderr, "%s: writing %s failed: %s\n", prog, o->path, strerror(-rc));
+        if (!reported && !g.reported) {
+            fprintf(stderr, "%s: writing under %s failed: %s\n", prog, o->path, strerror(-rc));
+        }
         return rc;
     }
     secs = now_mono_s() - t0;
@@ -2004,8 +2032,8 @@ done:
 
 /* ============================================================================================
  * --lines: one file of JSON lines for benchmarks. A mix of flattened app-log records and
- * transcript-like entries averaging about 250 bytes, 6 to 11 first-level keys (12 with --seq),
- * some nested objects, escapes and non-ASCII text. Written with no printf on the hot path.
+ * transcript-like entries averaging about 250 bytes, with 6 to 10 first-level keys (one more with
+ * --seq), some nested objects, escapes and non-ASCII text. No printf on the hot path.
  * ========================================================================================== */
 
 typedef struct {
@@ -2540,6 +2568,30 @@ static int set_mode(opts_t *o, int mode, const char *opt, const char *path)
     return 0;
 }
 
+/* Returns whether name is an option, and in *flag whether it takes no value. */
+static bool known_option(const char *name, bool *flag)
+{
+    static const char *const flags[] = {"--partial-tail", "--if-empty", "--force", "--quiet",
+                                        "--seq"};
+    static const char *const valued[] = {
+        "--out",   "--lines", "--append",   "--seed",  "--size",      "--agents", "--sessions",
+        "--start", "--tz",    "--hostname", "--count", "--start-seq", "--rate",   "--prefix"};
+
+    for (size_t i = 0; i < ARRAY_LEN(flags); i++) {
+        if (strcmp(name, flags[i]) == 0) {
+            *flag = true;
+            return true;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(valued); i++) {
+        if (strcmp(name, valued[i]) == 0) {
+            *flag = false;
+            return true;
+        }
+    }
+    return false;
+}
+
 static int parse_args(opts_t *o, int argc, char **argv)
 {
     static const char *const tree_only[] = {"--agents",       "--sessions", "--tz",   "--hostname",
@@ -2574,9 +2626,9 @@ static int parse_args(opts_t *o, int argc, char **argv)
         } else {
             snprintf(name, sizeof(name), "%s", arg);
         }
-        flag = strcmp(name, "--partial-tail") == 0 || strcmp(name, "--if-empty") == 0 ||
-               strcmp(name, "--force") == 0 || strcmp(name, "--quiet") == 0 ||
-               strcmp(name, "--seq") == 0;
+        if (!known_option(name, &flag)) {
+            return bad_arg(name, "unknown option");
+        }
         if (flag && val != NULL) {
             return bad_arg(name, "takes no value");
         }
@@ -2658,7 +2710,7 @@ static int parse_args(opts_t *o, int argc, char **argv)
             o->seq = true;
             rc = 0;
         } else {
-            rc = bad_arg(name, "unknown option");
+            rc = 0; /* known_option() and this chain list the same options */
         }
         if (rc != 0) {
             return rc;

@@ -342,6 +342,7 @@ static int push_pending(if_state_t *s, file_t *f)
     int rc = pt_pipeline_push(s->inst->pipeline, g);
     if (rc == PT_AGAIN) {
         s->blocked = 1;
+        PT_LOG(PT_LOG_TRACE, s->id, "pipeline full: pausing");
         return rc;
     }
     f->pending = NULL;
@@ -864,6 +865,7 @@ static int if_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
 static void if_resume(pt_plugin_inst_t *inst)
 {
     if_state_t *s = inst->state;
+    PT_LOG(PT_LOG_TRACE, s->id, "resuming");
     s->blocked = 0;
     start_idle(s);
 }

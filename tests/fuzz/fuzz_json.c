@@ -59,7 +59,7 @@ typedef struct {
     const char *doc;
     const pt_json_tok_t *toks; /* NULL when the document is invalid */
     int n;
-    int next;  /* token index of the next expected key */
+    int next; /* token index of the next expected key */
     uint32_t calls;
     uint32_t stop_at;
 } walk_t;
