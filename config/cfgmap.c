@@ -14,9 +14,9 @@
 
 #include "core/mem.h"
 
-#define CFG_LABEL_MAX 256  /* longest key path shown in a message */
-#define CFG_SHOW_MAX 96    /* buffer for a value echoed in a message */
-#define CFG_LEV_MAX 64     /* keys longer than this get no "did you mean" */
+#define CFG_LABEL_MAX 256 /* longest key path shown in a message */
+#define CFG_SHOW_MAX 96   /* buffer for a value echoed in a message */
+#define CFG_LEV_MAX 64    /* keys longer than this get no "did you mean" */
 #define CFG_HIDDEN "a hidden value"
 
 typedef struct {
@@ -69,6 +69,9 @@ static void append_clean(pt_buf_t *b, const char *s, size_t max)
         pt_buf_append_str(b, "...");
     }
 }
+
+static void emit(pt_cfg_diag_t *d, const char *level, int line, const char *key, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 5, 0)));
 
 static void emit(pt_cfg_diag_t *d, const char *level, int line, const char *key, const char *fmt,
                  va_list ap)
@@ -590,8 +593,7 @@ static int load_strmap(loader_t *ld, const char *label, const pt_node_t *v, pt_s
 
 /* Converts a present, non-null value into the field's slot. Returns 0, -EINVAL after reporting,
  * or -ENOMEM (reported by the caller). On failure the slot keeps its default. */
-static int load_value(loader_t *ld, const pt_cfg_field_t *f, const char *label,
-                      const pt_node_t *v)
+static int load_value(loader_t *ld, const pt_cfg_field_t *f, const char *label, const pt_node_t *v)
 {
     void *p = slot(f, ld->out);
     char buf[CFG_SHOW_MAX];
@@ -639,8 +641,7 @@ static int load_value(loader_t *ld, const pt_cfg_field_t *f, const char *label,
             [PT_CFG_DOUBLE] = "a number",
             [PT_CFG_STRING] = "a string",
         };
-        pt_cfg_error(ld->d, v->line, label, "expected %s, got %s", want[f->type],
-                     pt_node_kind(v));
+        pt_cfg_error(ld->d, v->line, label, "expected %s, got %s", want[f->type], pt_node_kind(v));
         return -EINVAL;
     }
     if (check_text(ld, label, v) != 0) {
@@ -746,8 +747,8 @@ static void load_field(loader_t *ld, const pt_cfg_field_t *f)
     snprintf(label, sizeof(label), "%.*s%s%s", (int)plen, f->key, plen > 0 ? "." : "",
              ik < 0 && ia >= 0 ? f->alias : name);
     if (ik >= 0 && ia >= 0) {
-        pt_cfg_error(ld->d, sec->key_lines[ia], label, "both '%s' and its alias '%s' are set",
-                     name, f->alias);
+        pt_cfg_error(ld->d, sec->key_lines[ia], label, "both '%s' and its alias '%s' are set", name,
+                     f->alias);
         return;
     }
     if (idx < 0 || (sec->items[idx]->type == PT_NODE_SCALAR && sec->items[idx]->is_null &&
@@ -814,6 +815,13 @@ typedef struct {
 
 static void nearest_try(nearest_t *nr, const char *cand)
 {
+    size_t klen = strlen(nr->key);
+    size_t clen = strlen(cand);
+    /* The distance is at least the difference in length: skip the table walk when that alone is
+     * too far, which keeps maps with thousands of unknown keys cheap. */
+    if ((klen > clen ? klen - clen : clen - klen) > nr->limit) {
+        return;
+    }
     size_t dist = lev_ci(nr->key, cand);
     if (dist <= nr->limit && dist < nr->dist) {
         nr->best = cand;
@@ -831,8 +839,8 @@ static void nearest_init(nearest_t *nr, const char *key)
 }
 
 /* Nearest among the keys declared directly under `prefix` (leaf names and aliases). */
-static const char *nearest_in(const pt_cfg_field_t *map, size_t n, const char *prefix,
-                              size_t plen, const char *key, const char *const *extra)
+static const char *nearest_in(const pt_cfg_field_t *map, size_t n, const char *prefix, size_t plen,
+                              const char *key, const char *const *extra)
 {
     nearest_t nr;
     nearest_init(&nr, key);
@@ -1094,11 +1102,13 @@ int pt_cfg_doc(const pt_cfg_field_t *map, size_t n, pt_buf_t *b)
             pt_buf_appendf(b, " | %s | ", type_name(f->type)) != 0) {
             goto fail;
         }
-        if (f->def != NULL) {
-            if ((f->flags & PT_CFG_SECRET) ? pt_buf_append_str(b, "(hidden)") != 0
-                                           : (pt_buf_putc(b, '`') != 0 ||
-                                              append_cell(b, f->def) != 0 ||
-                                              pt_buf_putc(b, '`') != 0)) {
+        if (f->def != NULL && (f->flags & PT_CFG_SECRET)) {
+            if (pt_buf_append_str(b, "(hidden)") != 0) {
+                goto fail;
+            }
+        } else if (f->def != NULL) {
+            if (pt_buf_putc(b, '`') != 0 || append_cell(b, f->def) != 0 ||
+                pt_buf_putc(b, '`') != 0) {
                 goto fail;
             }
         }

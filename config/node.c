@@ -41,6 +41,10 @@ typedef struct {
     anchor_t *anchors;
     size_t nanchors;
     size_t anchors_cap;
+    /* Open-addressing index from anchor name to its latest definition (index + 1; 0 is empty),
+     * so that a file full of aliases resolves in linear time. */
+    uint32_t *aslots;
+    size_t acap;
 } reader_t;
 
 /* Open-addressing set of the keys seen in one map, so that duplicate detection stays linear on
@@ -166,7 +170,8 @@ static void set_yaml_error(reader_t *r)
             }
         }
         if (p->problem_value != -1) {
-            set_error(r, line, col, "%s (byte 0x%02x)", problem, (unsigned)p->problem_value & 0xffu);
+            set_error(r, line, col, "%s (byte 0x%02x)", problem,
+                      (unsigned)p->problem_value & 0xffu);
         } else {
             set_error(r, line, col, "%s", problem);
         }
@@ -179,8 +184,8 @@ static void set_yaml_error(reader_t *r)
             set_error(r, mark_line(p->problem_mark), mark_col(p->problem_mark),
                       "tab characters must not be used for indentation");
         } else if (p->context != NULL && p->context_mark.index == p->problem_mark.index) {
-            set_error(r, mark_line(p->problem_mark), mark_col(p->problem_mark), "%s (%s)",
-                      problem, p->context);
+            set_error(r, mark_line(p->problem_mark), mark_col(p->problem_mark), "%s (%s)", problem,
+                      p->context);
         } else if (p->context != NULL) {
             set_error(r, mark_line(p->problem_mark), mark_col(p->problem_mark),
                       "%s (%s started at %d:%d)", problem, p->context, mark_line(p->context_mark),
@@ -317,8 +322,7 @@ static int charge_alias_bytes(reader_t *r, size_t len, yaml_mark_t at)
 }
 
 /* Deep copy for an alias found at nesting `depth`. The copy keeps the anchor's positions. */
-static int node_copy(reader_t *r, const pt_node_t *src, int depth, yaml_mark_t at,
-                     pt_node_t **out)
+static int node_copy(reader_t *r, const pt_node_t *src, int depth, yaml_mark_t at, pt_node_t **out)
 {
     *out = NULL;
     if (src->type != PT_NODE_SCALAR && depth > PT_NODE_MAX_DEPTH) {
@@ -381,10 +385,54 @@ fail:
 
 /* ---- anchors --------------------------------------------------------------------------------- */
 
+/* FNV-1a, for the anchor and key sets. */
+static uint32_t key_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    }
+    return h;
+}
+
+/* Returns the slot for `name`: the one holding it, or the empty one where it would go. */
+static size_t anchor_slot(const reader_t *r, const char *name)
+{
+    size_t j = key_hash(name) & (r->acap - 1);
+    while (r->aslots[j] != 0 && strcmp(r->anchors[r->aslots[j] - 1].name, name) != 0) {
+        j = (j + 1) & (r->acap - 1);
+    }
+    return j;
+}
+
+static int anchor_index_grow(reader_t *r)
+{
+    if ((r->nanchors + 1) * 2 <= r->acap) {
+        return 0;
+    }
+    size_t ncap = r->acap ? r->acap * 2 : 16;
+    uint32_t *slots = pt_calloc(ncap, sizeof(*slots));
+    if (slots == NULL) {
+        return -ENOMEM;
+    }
+    pt_free(r->aslots);
+    r->aslots = slots;
+    r->acap = ncap;
+    /* Re-adding in order leaves each name on its latest definition. */
+    for (size_t i = 0; i < r->nanchors; i++) {
+        r->aslots[anchor_slot(r, r->anchors[i].name)] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
 static int anchor_add(reader_t *r, const yaml_char_t *name, pt_node_t *node, int done)
 {
     if (name == NULL) {
         return 0;
+    }
+    if (anchor_index_grow(r) != 0) {
+        set_oom(r);
+        return -ENOMEM;
     }
     if (r->nanchors == r->anchors_cap) {
         size_t ncap = r->anchors_cap ? r->anchors_cap * 2 : 8;
@@ -405,21 +453,23 @@ static int anchor_add(reader_t *r, const yaml_char_t *name, pt_node_t *node, int
     a->node = node;
     a->done = done;
     a->owned = 0;
+    /* YAML lets a later anchor reuse a name; the most recent definition wins. */
+    r->aslots[anchor_slot(r, a->name)] = (uint32_t)r->nanchors + 1;
     r->nanchors++;
     return 0;
 }
 
-/* YAML lets a later anchor reuse a name; the most recent one wins, hence the backward search. */
 static anchor_t *anchor_find(reader_t *r, const char *name)
 {
-    for (size_t i = r->nanchors; i > 0; i--) {
-        if (strcmp(r->anchors[i - 1].name, name) == 0) {
-            return &r->anchors[i - 1];
-        }
+    if (r->acap == 0) {
+        return NULL;
     }
-    return NULL;
+    uint32_t idx = r->aslots[anchor_slot(r, name)];
+    return idx != 0 ? &r->anchors[idx - 1] : NULL;
 }
 
+/* Searching backward passes only the anchors nested inside this node, and nesting is bounded,
+ * so the total cost stays linear. */
 static void anchor_done(reader_t *r, const pt_node_t *node)
 {
     for (size_t i = r->nanchors; i > 0; i--) {
@@ -439,9 +489,12 @@ static void anchors_free(reader_t *r)
         }
     }
     pt_free(r->anchors);
+    pt_free(r->aslots);
     r->anchors = NULL;
+    r->aslots = NULL;
     r->nanchors = 0;
     r->anchors_cap = 0;
+    r->acap = 0;
 }
 
 /* ---- builders -------------------------------------------------------------------------------- */
@@ -449,8 +502,8 @@ static void anchors_free(reader_t *r)
 static int is_null_word(const char *s, size_t len)
 {
     return len == 0 || (len == 1 && s[0] == '~') ||
-           (len == 4 && (strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-                         strcmp(s, "NULL") == 0));
+           (len == 4 &&
+            (strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0));
 }
 
 static int build_scalar(reader_t *r, yaml_event_t *ev, pt_node_t **out)
@@ -474,8 +527,8 @@ static int build_scalar(reader_t *r, yaml_event_t *ev, pt_node_t **out)
         n->quoted = 1;
     }
     if (!n->quoted) {
-        n->is_null = is_null_word(n->scalar, n->len) ||
-                     (tag != NULL && strcmp(tag, NODE_TAG_NULL) == 0);
+        n->is_null =
+            is_null_word(n->scalar, n->len) || (tag != NULL && strcmp(tag, NODE_TAG_NULL) == 0);
     }
     if (anchor_add(r, ev->data.scalar.anchor, n, 1) != 0) {
         goto fail;
@@ -543,15 +596,6 @@ static int build_seq(reader_t *r, yaml_event_t *start, int depth, pt_node_t **ou
 fail:
     pt_node_free(n);
     return -EINVAL;
-}
-
-static uint32_t key_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    }
-    return h;
 }
 
 /* Returns the index of `key` in map, or -1 after inserting it (index n) into the set. */

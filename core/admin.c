@@ -3,6 +3,7 @@
 #include "admin.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "common.h"
 #include "http_server.h"

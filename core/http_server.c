@@ -906,6 +906,9 @@ static int head_append(conn_t *c, const char *at, size_t len)
     size_t max = c->srv->o.max_header_size;
     size_t need = (size_t)r->head_len + len;
 
+    if (len == 0) {
+        return 0; /* llhttp may report empty spans; r->head may still be NULL */
+    }
     if (need + 4 * (size_t)r->n_hdrs > max) {
         return fail_request(c, 431);
     }
@@ -1074,6 +1077,9 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     size_t max = c->srv->o.max_body_size;
     size_t need = r->body_len + len;
 
+    if (len == 0) {
+        return 0;
+    }
     if (need > max) {
         return fail_request(c, 413);
     }

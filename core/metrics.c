@@ -366,6 +366,11 @@ static void unregister_cell(series_t *s)
     pthread_mutex_lock(&reg_lock);
     PT_ASSERT(s->refs > 0);
     s->refs--;
+    if (s->refs == 0) {
+        /* Callback gauges may keep the series; the departed gauge's value must not linger in
+         * their sum, nor reappear if the gauge is registered again. */
+        atomic_store_explicit(&s->cell.gauge.value, 0, memory_order_relaxed);
+    }
     series_release(s);
     pthread_mutex_unlock(&reg_lock);
 }

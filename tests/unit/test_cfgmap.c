@@ -81,15 +81,15 @@ static const char app_log_yaml[] =
     "    aggregators: []\n"
     "    global: {}\n"
     "    inputs:\n"
-    "      - Type: input_file\n"                                        /* 10 */
-    "        FilePaths:\n"                                              /* 11 */
-    "          - /tmp/openclaw/*.log\n"                                 /* 12 */
-    "        MaxDirSearchDepth: 0\n"                                    /* 13 */
-    "        FileEncoding: utf8\n"                                      /* 14 */
-    "        EnableContainerDiscovery: true\n"                          /* 15 */
+    "      - Type: input_file\n"               /* 10 */
+    "        FilePaths:\n"                     /* 11 */
+    "          - /tmp/openclaw/*.log\n"        /* 12 */
+    "        MaxDirSearchDepth: 0\n"           /* 13 */
+    "        FileEncoding: utf8\n"             /* 14 */
+    "        EnableContainerDiscovery: true\n" /* 15 */
     "        # Filter containers based on OpenClaw sandbox information.\n"
-    "        ContainerFilters:\n"                                       /* 17 */
-    "          K8sPodRegex: ^(openclaw.*)$\n"                           /* 18 */
+    "        ContainerFilters:\n"             /* 17 */
+    "          K8sPodRegex: ^(openclaw.*)$\n" /* 18 */
     "    processors:\n"
     "      - Type: processor_parse_json_native\n"
     "        SourceKey: content\n"
@@ -203,22 +203,21 @@ static void test_seed_with_mistakes(void **state)
     /* The seed input with the usual slips: a singular FilePath, a boolean written as "yes", a
      * port out of range and a lowercase key. */
     const char *yaml = "inputs:\n"
-                       "  - Type: input_file\n"                   /* 2 */
-                       "    FilePath:\n"                          /* 3 */
-                       "      - /tmp/openclaw/*.log\n"            /* 4 */
-                       "    MaxDirSearchDepth: 0\n"               /* 5 */
-                       "    FileEncoding: utf8\n"                 /* 6 */
-                       "    EnableContainerDiscovery: yes\n"      /* 7 */
-                       "    port: 0\n"                            /* 8 */
-                       "    Port: 0\n"                            /* 9 */
-                       "    ContainerFilters:\n"                  /* 10 */
-                       "      K8sPodRegex: ^(openclaw.*)$\n";     /* 11 */
+                       "  - Type: input_file\n"               /* 2 */
+                       "    FilePath:\n"                      /* 3 */
+                       "      - /tmp/openclaw/*.log\n"        /* 4 */
+                       "    MaxDirSearchDepth: 0\n"           /* 5 */
+                       "    FileEncoding: utf8\n"             /* 6 */
+                       "    EnableContainerDiscovery: yes\n"  /* 7 */
+                       "    port: 0\n"                        /* 8 */
+                       "    Port: 0\n"                        /* 9 */
+                       "    ContainerFilters:\n"              /* 10 */
+                       "      K8sPodRegex: ^(openclaw.*)$\n"; /* 11 */
     memset(&cfg, 0, sizeof(cfg));
     root = parse(yaml);
     pt_cfg_diag_init(&diag, "openclaw-app-log.yaml", "openclaw-app-log");
     diag.plugin = "input_file";
-    rc = pt_cfg_load(in_map, IN_N, pt_node_get(root, "inputs")->items[0], &cfg, ignore_type,
-                     &diag);
+    rc = pt_cfg_load(in_map, IN_N, pt_node_get(root, "inputs")->items[0], &cfg, ignore_type, &diag);
     assert_int_equal(rc, -EINVAL);
     assert_string_equal(
         pt_cfg_diag_text(&diag),
@@ -275,7 +274,8 @@ static void test_bool(void **state)
     static const struct {
         const char *text;
         int want;
-    } ok[] = {{"true", 1}, {"false", 0}, {"True", 1}, {"FALSE", 0}, {"'true'", 1}, {"\"false\"", 0}};
+    } ok[] = {{"true", 1},  {"false", 0},  {"True", 1},
+              {"FALSE", 0}, {"'true'", 1}, {"\"false\"", 0}};
     char yaml[128];
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         snprintf(yaml, sizeof(yaml), FP "EnableContainerDiscovery: %s\n", ok[i].text);
@@ -571,13 +571,13 @@ static const pt_cfg_field_t otlp_map[] = {
 static const char otel_yaml[] = "spec:\n"
                                 "  config:\n"
                                 "    inputs:\n"
-                                "      - Type: service_otlp\n"                  /* 4 */
-                                "        Protocals:\n"                          /* 5 */
-                                "          HTTP:\n"                             /* 6 */
-                                "            Endpoint: '127.0.0.1:4318'\n"      /* 7 */
-                                "            ReadTimeoutSec: 10\n"              /* 8 */
-                                "            ShutdownTimeoutSec: 5\n"           /* 9 */
-                                "            MaxRecvMsgSizeMiB: 64\n";          /* 10 */
+                                "      - Type: service_otlp\n"             /* 4 */
+                                "        Protocals:\n"                     /* 5 */
+                                "          HTTP:\n"                        /* 6 */
+                                "            Endpoint: '127.0.0.1:4318'\n" /* 7 */
+                                "            ReadTimeoutSec: 10\n"         /* 8 */
+                                "            ShutdownTimeoutSec: 5\n"      /* 9 */
+                                "            MaxRecvMsgSizeMiB: 64\n";     /* 10 */
 
 static const char *load_otlp(const char *yaml, otlp_cfg_t *c, pt_node_t **n)
 {
@@ -670,8 +670,7 @@ static void test_alias(void **state)
 static void test_required_and_null(void **state)
 {
     (void)state;
-    expect("Type: input_file\n",
-           "[p.yaml:1] pipe/input_file.FilePaths: required key is missing\n");
+    expect("Type: input_file\n", "[p.yaml:1] pipe/input_file.FilePaths: required key is missing\n");
     expect("Type: input_file\nFilePaths:\n",
            "[p.yaml:2] pipe/input_file.FilePaths: required key has no value\n");
     expect("Type: input_file\nFilePaths: ~\n",
@@ -812,8 +811,8 @@ static void test_top_level_keys(void **state)
     static const pt_cfg_field_t agent_map[] = {
         {"LogLevel", PT_CFG_STRING, "info", 0, 0, "error|warn|info|debug", 0,
          offsetof(agent_t, log_level), NULL, "Log level."},
-        {"Workers", PT_CFG_INT, "2", 1, 64, NULL, PT_CFG_BOUNDED, offsetof(agent_t, workers),
-         NULL, "Worker threads."},
+        {"Workers", PT_CFG_INT, "2", 1, 64, NULL, PT_CFG_BOUNDED, offsetof(agent_t, workers), NULL,
+         "Worker threads."},
     };
     agent_t a;
     memset(&a, 0, sizeof(a));
@@ -896,20 +895,19 @@ static void test_doc(void **state)
     assert_int_equal(pt_cfg_doc(doc_map, sizeof(doc_map) / sizeof(doc_map[0]), &b), 0);
     assert_int_equal(pt_buf_putc(&b, '\0'), 0);
     assert_string_equal(
-        b.data,
-        "| Key | Type | Default | Description |\n"
-        "|-----|------|---------|-------------|\n"
-        "| FilePaths | list of strings |  | Files to collect; globs allowed. Required. A "
-        "comma-separated string is also accepted. |\n"
-        "| Port | int | `4318` | TCP port. Between 1 and 65535. |\n"
-        "| SampleRate | double | `1.0` | Kept share. Between 0 and 0.5. |\n"
-        "| Format | string | `json` | Body format. One of: `json`, `protobuf`. |\n"
-        "| Password | string | (hidden) | Basic auth password. Secret: never logged. |\n"
-        "| Headers | map of strings |  | Extra headers (a\\|b). |\n"
-        "| Raw | any |  |  |\n"
-        "| Enabled | bool | `true` | On or off. |\n"
-        "| Batch | map |  | Batching. |\n"
-        "| Batch.MinCnt | int | `10` | Events per batch. Also accepted as `MinCount`. |\n");
+        b.data, "| Key | Type | Default | Description |\n"
+                "|-----|------|---------|-------------|\n"
+                "| FilePaths | list of strings |  | Files to collect; globs allowed. Required. A "
+                "comma-separated string is also accepted. |\n"
+                "| Port | int | `4318` | TCP port. Between 1 and 65535. |\n"
+                "| SampleRate | double | `1.0` | Kept share. Between 0 and 0.5. |\n"
+                "| Format | string | `json` | Body format. One of: `json`, `protobuf`. |\n"
+                "| Password | string | (hidden) | Basic auth password. Secret: never logged. |\n"
+                "| Headers | map of strings |  | Extra headers (a\\|b). |\n"
+                "| Raw | any |  |  |\n"
+                "| Enabled | bool | `true` | On or off. |\n"
+                "| Batch | map |  | Batching. |\n"
+                "| Batch.MinCnt | int | `10` | Events per batch. Also accepted as `MinCount`. |\n");
     assert_null(strstr(b.data, "changeme"));
     pt_buf_free(&b);
 }

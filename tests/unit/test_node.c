@@ -16,40 +16,40 @@
 
 /* The seed pipeline from the design article, unchanged. */
 static const char app_log_yaml[] =
-    "apiVersion: telemetry.alibabacloud.com/v1alpha1\n"                 /* 1 */
-    "kind: ClusterAliyunPipelineConfig\n"                               /* 2 */
-    "metadata:\n"                                                       /* 3 */
-    "  name: openclaw-app-log\n"                                        /* 4 */
-    "spec:\n"                                                           /* 5 */
-    "  config:\n"                                                       /* 6 */
-    "    aggregators: []\n"                                             /* 7 */
-    "    global: {}\n"                                                  /* 8 */
-    "    inputs:\n"                                                     /* 9 */
-    "      - Type: input_file\n"                                        /* 10 */
-    "        FilePaths:\n"                                              /* 11 */
-    "          - /tmp/openclaw/*.log\n"                                 /* 12 */
-    "        MaxDirSearchDepth: 0\n"                                    /* 13 */
-    "        FileEncoding: utf8\n"                                      /* 14 */
-    "        EnableContainerDiscovery: true\n"                          /* 15 */
+    "apiVersion: telemetry.alibabacloud.com/v1alpha1\n"                    /* 1 */
+    "kind: ClusterAliyunPipelineConfig\n"                                  /* 2 */
+    "metadata:\n"                                                          /* 3 */
+    "  name: openclaw-app-log\n"                                           /* 4 */
+    "spec:\n"                                                              /* 5 */
+    "  config:\n"                                                          /* 6 */
+    "    aggregators: []\n"                                                /* 7 */
+    "    global: {}\n"                                                     /* 8 */
+    "    inputs:\n"                                                        /* 9 */
+    "      - Type: input_file\n"                                           /* 10 */
+    "        FilePaths:\n"                                                 /* 11 */
+    "          - /tmp/openclaw/*.log\n"                                    /* 12 */
+    "        MaxDirSearchDepth: 0\n"                                       /* 13 */
+    "        FileEncoding: utf8\n"                                         /* 14 */
+    "        EnableContainerDiscovery: true\n"                             /* 15 */
     "        # Filter containers based on OpenClaw sandbox information.\n" /* 16 */
-    "        ContainerFilters:\n"                                       /* 17 */
-    "          K8sPodRegex: ^(openclaw.*)$\n"                           /* 18 */
-    "    processors:\n"                                                 /* 19 */
-    "      - Type: processor_parse_json_native\n"                       /* 20 */
-    "        SourceKey: content\n"                                      /* 21 */
-    "    flushers:\n"                                                   /* 22 */
-    "      - Type: flusher_sls\n"                                       /* 23 */
-    "        Logstore: openclaw-app-log\n"                              /* 24 */
-    "    sample: ''\n"                                                  /* 25 */
+    "        ContainerFilters:\n"                                          /* 17 */
+    "          K8sPodRegex: ^(openclaw.*)$\n"                              /* 18 */
+    "    processors:\n"                                                    /* 19 */
+    "      - Type: processor_parse_json_native\n"                          /* 20 */
+    "        SourceKey: content\n"                                         /* 21 */
+    "    flushers:\n"                                                      /* 22 */
+    "      - Type: flusher_sls\n"                                          /* 23 */
+    "        Logstore: openclaw-app-log\n"                                 /* 24 */
+    "    sample: ''\n"                                                     /* 25 */
     "  # Replace this with the name of the sandbox machine group for your ACK or ACS cluster.\n"
-    "  machineGroups:\n"                                                /* 27 */
-    "    - name: <your-sandbox-machine-group>\n"                        /* 28 */
+    "  machineGroups:\n"                         /* 27 */
+    "    - name: <your-sandbox-machine-group>\n" /* 28 */
     "  # The destination project for data collection.\n"
-    "  project:\n"                                                      /* 30 */
-    "    name: k8s-log-xxx\n"                                           /* 31 */
+    "  project:\n"            /* 30 */
+    "    name: k8s-log-xxx\n" /* 31 */
     "  # The destination Logstore for data collection.\n"
-    "  logstores:\n"                                                    /* 33 */
-    "    - name: openclaw-app-log\n";                                   /* 34 */
+    "  logstores:\n"                  /* 33 */
+    "    - name: openclaw-app-log\n"; /* 34 */
 
 /* OpenClaw's own config (JSON) from the design article. */
 static const char openclaw_json[] = "{\n"
@@ -121,7 +121,7 @@ static void assert_scalar(const pt_node_t *n, const char *text, int line, int co
 static void test_pipeline_positions(void **state)
 {
     (void)state;
-    size_t i;
+    size_t i = 0;
     pt_node_t *root = parse(app_log_yaml, "openclaw-app-log.yaml");
     assert_non_null(root);
     assert_int_equal(root->type, PT_NODE_MAP);
@@ -320,13 +320,12 @@ static void test_scalar_flags(void **state)
 static void test_kind(void **state)
 {
     (void)state;
-    pt_node_t *root = parse("[1, -2.5e3, 0x1F, .inf, 1.2.3, 'x', true, FALSE, yes, {}, [], ~, 1e, +7]",
-                            "k.yaml");
+    pt_node_t *root =
+        parse("[1, -2.5e3, 0x1F, .inf, 1.2.3, 'x', true, FALSE, yes, {}, [], ~, 1e, +7]", "k.yaml");
     assert_non_null(root);
-    static const char *const want[] = {"a number", "a number", "a number", "a number",
-                                       "a string", "a string", "a boolean", "a boolean",
-                                       "a string", "a map",    "a list",    "null",
-                                       "a string", "a number"};
+    static const char *const want[] = {"a number", "a number",  "a number",  "a number", "a string",
+                                       "a string", "a boolean", "a boolean", "a string", "a map",
+                                       "a list",   "null",      "a string",  "a number"};
     assert_int_equal(root->n, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < root->n; i++) {
         assert_string_equal(pt_node_kind(root->items[i]), want[i]);
@@ -395,18 +394,18 @@ static void test_first_document_only(void **state)
 static void test_aliases_copy(void **state)
 {
     (void)state;
-    const char *text = "defaults: &d\n"         /* 1 */
-                       "  Logstore: app\n"      /* 2 */
-                       "  Tags: [a, b]\n"       /* 3 */
-                       "flushers:\n"            /* 4 */
-                       "  - *d\n"               /* 5 */
-                       "  - *d\n"               /* 6 */
-                       "&k name: value\n"       /* 7 */
-                       "other: *k\n"            /* 8 */
-                       "port: &p 80\n"          /* 9 */
-                       "again: *p\n"            /* 10 */
-                       "port2: &p 81\n"         /* 11 */
-                       "latest: *p\n";          /* 12 */
+    const char *text = "defaults: &d\n"    /* 1 */
+                       "  Logstore: app\n" /* 2 */
+                       "  Tags: [a, b]\n"  /* 3 */
+                       "flushers:\n"       /* 4 */
+                       "  - *d\n"          /* 5 */
+                       "  - *d\n"          /* 6 */
+                       "&k name: value\n"  /* 7 */
+                       "other: *k\n"       /* 8 */
+                       "port: &p 80\n"     /* 9 */
+                       "again: *p\n"       /* 10 */
+                       "port2: &p 81\n"    /* 11 */
+                       "latest: *p\n";     /* 12 */
     pt_node_t *root = parse(text, "alias.yaml");
     assert_non_null(root);
     const pt_node_t *defs = pt_node_get(root, "defaults");
@@ -432,6 +431,33 @@ static void test_aliases_copy(void **state)
     pt_node_free(root);
 }
 
+static void test_many_anchors(void **state)
+{
+    (void)state;
+    /* Enough anchors to grow the anchor index several times, with one name redefined midway. */
+    pt_buf_t b;
+    pt_buf_init(&b);
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(pt_buf_appendf(&b, "k%d: &a%d v%d\n", i, i, i), 0);
+        if (i == 150) {
+            assert_int_equal(pt_buf_append_str(&b, "r5: &a5 redefined\n"), 0);
+        }
+    }
+    assert_int_equal(pt_buf_append_str(&b, "x: [*a0, *a5, *a150, *a299]\n"), 0);
+    assert_int_equal(pt_buf_putc(&b, '\0'), 0);
+    pt_node_t *n = parse(b.data, "anchors.yaml");
+    assert_non_null(n);
+    const pt_node_t *x = pt_node_get(n, "x");
+    assert_int_equal(x->n, 4);
+    assert_string_equal(x->items[0]->scalar, "v0");
+    assert_string_equal(x->items[1]->scalar, "redefined");
+    assert_int_equal(x->items[1]->line, 152);
+    assert_string_equal(x->items[2]->scalar, "v150");
+    assert_string_equal(x->items[3]->scalar, "v299");
+    pt_node_free(n);
+    pt_buf_free(&b);
+}
+
 static void test_alias_errors(void **state)
 {
     (void)state;
@@ -441,7 +467,7 @@ static void test_alias_errors(void **state)
     expect_error("x: &m {a: 1}\n*m : 2\n", "bad.yaml:2:1: map keys must be scalars, got a map");
     /* An anchored key followed by an error: the kept key node must not leak. */
     expect_error("&k a: 1\n&k2 b: *k\nc: [\n", "bad.yaml:4:1: did not find expected node content "
-                                              "(while parsing a flow node)");
+                                               "(while parsing a flow node)");
 }
 
 static void test_alias_bomb(void **state)
@@ -505,7 +531,7 @@ static void test_syntax_errors(void **state)
     expect_error("a:\n\tb: 1\n", "bad.yaml:2:1: tab characters must not be used for indentation");
     expect_error("a: 1\nb: \xff\n", "bad.yaml:2:4: invalid leading UTF-8 octet (byte 0xff)");
     expect_error("{\"a\": 1,, \"b\": 2}", "bad.yaml:1:9: did not find expected node content "
-                                           "(while parsing a flow node)");
+                                          "(while parsing a flow node)");
     expect_error("[1, 2]\nx: 3\n", "bad.yaml:2:1: did not find expected <document start>");
     expect_error("[\"a\", \"b\"]\n]\n", "bad.yaml:2:1: did not find expected <document start>");
     /* Junk after the root node in the same document is still reported. */
@@ -699,7 +725,8 @@ static void test_out_of_memory(void **state)
     assert_int_equal(pt_buf_append_str(&big, app_log_yaml), 0);
     assert_int_equal(pt_buf_append_str(&big, text), 0);
     assert_int_equal(pt_buf_putc(&big, '\0'), 0);
-    assert_int_equal(pt_replace_allocator(failing_malloc, failing_realloc, failing_calloc, free), 0);
+    assert_int_equal(pt_replace_allocator(failing_malloc, failing_realloc, failing_calloc, free),
+                     0);
     int succeeded = 0;
     for (long i = 0; i < 100000 && !succeeded; i++) {
         fail_after = i;
@@ -730,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_empty_documents),
         cmocka_unit_test(test_first_document_only),
         cmocka_unit_test(test_aliases_copy),
+        cmocka_unit_test(test_many_anchors),
         cmocka_unit_test(test_alias_errors),
         cmocka_unit_test(test_alias_bomb),
         cmocka_unit_test(test_syntax_errors),
