@@ -58,12 +58,12 @@ if [ -n "$avail_kb" ] && [ $((BYTES / 1024)) -gt $((avail_kb * 8 / 10)) ]; then
 fi
 
 # ---- measurement --------------------------------------------------------------------------
-# measure NAME PREP CMD...: runs PREP (untimed) and then CMD under GNU time, RUNS times, and
-# keeps the fastest run as "wall user sys maxrss_kib" in $WORK/NAME.best. A failing run fails
-# the benchmark.
+# measure NAME PREP POST CMD...: runs PREP, then CMD under GNU time, then POST, RUNS times,
+# and keeps the fastest run as "wall user sys maxrss_kib" in $WORK/NAME.best. PREP and POST are
+# not timed. A failing run fails the benchmark.
 measure() {
-    local name=$1 prep=$2 i rc t0 t1
-    shift 2
+    local name=$1 prep=$2 post=$3 i rc t0 t1
+    shift 3
     rm -f "$WORK/$name.best"
     for ((i = 1; i <= RUNS; i++)); do
         "$prep"
@@ -81,6 +81,7 @@ measure() {
             tail -n 20 "$WORK/$name.err" >&2
             exit 1
         fi
+        "$post" "$name"
         # GNU time writes its numbers on the last line of its output.
         echo "$t0 $t1 $(tail -n 1 "$WORK/$name.time")" |
             awk '{ printf "%.6f %s %s %s\n", $2 - $1, $3, $4, $5 }' >"$WORK/$name.run"
@@ -97,6 +98,22 @@ measure() {
 fresh_data_dir() {
     rm -rf "$DATA_DIR"
     mkdir -p "$DATA_DIR"
+}
+
+# A fast run that read half the file would be a false result: petrel's checkpoint must show
+# the whole corpus. The checkpoint format is petrel's own, so when none is found this only
+# says so instead of failing.
+check_read_all() {
+    local offsets
+    offsets=$(find "$DATA_DIR" -name '*.json' -exec grep -ho '"offset":[0-9]*' {} + 2>/dev/null |
+        cut -d: -f2 | sort -n | tail -n 1)
+    if [ -z "$offsets" ]; then
+        [ -n "${noted_no_checkpoint:-}" ] ||
+            echo "note: no checkpoint under the data dir; cannot confirm that $1 read all bytes"
+        noted_no_checkpoint=1
+    elif [ "$offsets" -ne "$BYTES" ]; then
+        die "case '$1': petrel's checkpoint ends at offset $offsets of $BYTES bytes"
+    fi
 }
 
 # petrel_case NAME WITH_PARSER(0|1): writes the configs and measures petrel on them.
@@ -122,11 +139,11 @@ EOF
         echo "  - Type: flusher_blackhole"
     } >"$dir/pipeline.yaml"
     DATA_DIR=$dir/data
-    measure "$name" fresh_data_dir "$PETREL" run --agent-config "$dir/agent.yaml" \
+    measure "$name" fresh_data_dir check_read_all "$PETREL" run --agent-config "$dir/agent.yaml" \
         --config "$dir/pipeline.yaml" --data-dir "$DATA_DIR" --oneshot
 }
 
-measure wc : wc -l "$CORPUS"
+measure wc : : wc -l "$CORPUS"
 [ "$(awk '{print $1}' "$WORK/wc.out")" = "$LINES" ] || die "wc -l disagrees with itself"
 
 petrel_missing=0
