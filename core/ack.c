@@ -8,6 +8,10 @@
 #include "common.h"
 #include "mem.h"
 #include "pipeline_internal.h"
+#include "pool.h"
+
+/* Ack tokens come from a pool: one is made per group, at thousands of groups a second. */
+pt_pool_t pt_ack_pool = PT_POOL_INIT(sizeof(pt_ack_t), 0);
 
 struct pt_acker_s {
     uv_async_t async;
@@ -33,7 +37,7 @@ static void acker_drain(pt_acker_t *k)
             if (a->pipeline != NULL) {
                 pt_pipeline_ack_done(a->pipeline);
             }
-            pt_free(a);
+            pt_pool_put(&pt_ack_pool, a);
         }
     }
 }
@@ -80,7 +84,7 @@ void pt_acker_destroy(pt_acker_t *k)
 pt_ack_t *pt_ack_create(pt_acker_t *acker, pt_ack_cb cb, void *owner, void *target,
                         uint64_t value)
 {
-    pt_ack_t *a = pt_malloc(sizeof(*a));
+    pt_ack_t *a = pt_pool_get(&pt_ack_pool);
     if (a == NULL) {
         return NULL;
     }
@@ -126,5 +130,5 @@ void pt_ack_release(pt_ack_t *ack, int status)
 
 void pt_ack_abandon(pt_ack_t *ack)
 {
-    pt_free(ack);
+    pt_pool_put(&pt_ack_pool, ack);
 }

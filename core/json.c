@@ -373,9 +373,9 @@ static JSON_INLINE void tok_put(parse_t *ps, size_t n, pt_json_type_t type, int 
 static JSON_INLINE int parse(const char *s, size_t len, const int mode, parse_t *ps,
                              size_t *err_off)
 {
-    /* close[d] is the byte that closes the container open at depth d (1-based); '}' is '{' + 2
+    /* closer[d] is the byte that closes the container open at depth d (1-based); '}' is '{' + 2
      * and ']' is '[' + 2. open_tok[d] is that container's token index (tokenize only). */
-    uint8_t close[PT_JSON_MAX_DEPTH + 1];
+    uint8_t closer[PT_JSON_MAX_DEPTH + 1];
     uint32_t open_tok[PT_JSON_MAX_DEPTH + 1];
     uint32_t depth = 0;
     size_t n = 0;
@@ -448,14 +448,14 @@ value:
             vtype = type;
         }
         depth++;
-        close[depth] = (uint8_t)(*p + 2);
+        closer[depth] = (uint8_t)(*p + 2);
         if (mode == MODE_TOKENIZE) {
             /* n < len <= UINT32_MAX: every token takes at least one input byte. */
             open_tok[depth] = (uint32_t)n;
             tok_put(ps, n++, type, 0, (size_t)(p - base), 0, 0);
         }
         p = skip_ws(p + 1, end);
-        if (peek(p, end) == close[depth]) {
+        if (peek(p, end) == closer[depth]) {
             p++;
             goto close_container;
         }
@@ -591,12 +591,12 @@ value_done:
     c = peek(p, end);
     if (c == ',') {
         p++;
-        if (close[depth] == '}') {
+        if (closer[depth] == '}') {
             goto member;
         }
         goto element;
     }
-    if (c == close[depth]) {
+    if (c == closer[depth]) {
         p++;
         goto close_container;
     }

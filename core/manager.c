@@ -564,6 +564,7 @@ out:
     pt_plugin_counter_free(m.m_reload_ok);
     pt_plugin_counter_free(m.m_reload_fail);
     pt_arena_pool_purge();
+    pt_pipeline_pools_purge();
     return m.exit_code;
 }
 

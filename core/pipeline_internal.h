@@ -106,6 +106,8 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
 int pt_pipeline_is_enabled(const pt_node_t *tree);
 /* Starts flushers on the sender loop, registers shards, starts inputs on `loop`. */
 int pt_pipeline_start(pt_pipeline_t *p, uv_loop_t *loop);
+/* Stops every flusher on the sender loop (after its last payload). Input thread. */
+void pt_pipeline_stop_flushers(pt_pipeline_t *p);
 /* Stops the inputs and asks workers to flush what is batched. Input loop. */
 void pt_pipeline_stop_inputs(pt_pipeline_t *p);
 /* Asks workers to send open batches now (oneshot end). Any thread. */
@@ -130,6 +132,10 @@ uint64_t pt_pipeline_flush_due(pt_shard_t *s, uint64_t now, int force);
 /* 1 when a flusher of p is above its sender cap. */
 int pt_pipeline_sender_full(pt_pipeline_t *p);
 
+/* Registers / unregisters the standard per-plugin counters (core/plugin_metrics.c). */
+void pt_plugin_metrics_init(pt_plugin_inst_t *inst);
+void pt_plugin_metrics_free(pt_plugin_inst_t *inst);
+
 /* ---- scheduler (core/scheduler.c) ----------------------------------------------------------- */
 
 int pt_sched_start(int nworkers);
@@ -151,6 +157,9 @@ void pt_sender_submit(pt_payload_t *p);
 /* Runs fn(arg) on the sender loop and waits for it. Not from the sender thread itself. */
 void pt_sender_call(void (*fn)(void *), void *arg);
 uv_loop_t *pt_sender_loop(void);
+
+/* Frees the object pools' free lists (shutdown). */
+void pt_pipeline_pools_purge(void);
 
 /* Frees a payload that never reached the sender (serialize failed or declined): releases its
  * ack references with status. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pipeline_internal.h"
+#include "pool.h"
 
 #define NPRIO 3
 
@@ -145,6 +146,7 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&S.lock);
     pt_arena_thread_flush();
+    pt_pool_thread_flush();
     return NULL;
 }
 

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pipeline_internal.h"
+#include "pool.h"
 
 typedef struct call_s {
     void (*fn)(void *);
@@ -74,6 +75,7 @@ static void *sender_main(void *arg)
     PT_UNUSED(arg);
     uv_run(&T.loop, UV_RUN_DEFAULT);
     pt_arena_thread_flush();
+    pt_pool_thread_flush();
     return NULL;
 }
 

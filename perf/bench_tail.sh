@@ -112,7 +112,10 @@ check_read_all() {
             echo "note: no checkpoint under the data dir; cannot confirm that $1 read all bytes"
         noted_no_checkpoint=1
     elif [ "$offsets" -ne "$BYTES" ]; then
-        die "case '$1': petrel's checkpoint ends at offset $offsets of $BYTES bytes"
+        echo "bench_tail: case '$1': petrel exited 0 but its checkpoint ends at offset" \
+            "$offsets of $BYTES bytes; its log ends:" >&2
+        tail -n 20 "$WORK/$1.err" >&2
+        exit 1
     fi
 }
 

@@ -1,7 +1,9 @@
 /* libFuzzer target for the HTTP/1.1 server: arbitrary bytes arrive as a client's stream on one
  * connection, cut into reads of varying size, through the same state machine a socket feeds.
- * The first bytes pick limits and how the handler answers, so the fuzzer reaches 413, 431,
- * 408, pipelining, answers held across reads, and answers to a connection that is gone. */
+ * The first bytes pick limits, how the handler answers and which allocation starts failing, so
+ * the fuzzer reaches 413, 431, 408, pipelining, answers held across reads, answers to a
+ * connection that is gone, and every out-of-memory exit. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,36 @@
 #include "core/http_server.h"
 #include "core/http_server_internal.h"
 #include "core/log.h"
+#include "core/mem.h"
+
+/* Allocations left before they all fail; negative: never fail. */
+static long alloc_budget = -1;
+
+static int alloc_ok(void)
+{
+    if (alloc_budget == 0) {
+        return 0;
+    }
+    if (alloc_budget > 0) {
+        alloc_budget--;
+    }
+    return 1;
+}
+
+static void *fz_malloc(size_t n)
+{
+    return alloc_ok() ? malloc(n) : NULL;
+}
+
+static void *fz_realloc(void *p, size_t n)
+{
+    return alloc_ok() ? realloc(p, n) : NULL;
+}
+
+static void *fz_calloc(size_t n, size_t m)
+{
+    return alloc_ok() ? calloc(n, m) : NULL;
+}
 
 typedef struct fuzz_ctx_s {
     uint8_t mode;
@@ -91,19 +123,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pt_buf_t out;
     size_t chunk;
 
+    static int installed;
+    int rc;
+
     if (size < 4) {
         return 0;
     }
+    if (!installed) {
+        pt_replace_allocator(fz_malloc, fz_realloc, fz_calloc, free);
+        installed = 1;
+    }
     pt_log_set_level(PT_LOG_ERROR);
     pt_http_server_opts_init(&o);
+    /* Bits 4-6 of the first byte: 0 never fails, else fail from the (k * 3 - 2)th allocation. */
+    alloc_budget = (data[0] >> 4) & 7 ? (long)((data[0] >> 4) & 7) * 3 - 3 : -1;
     ctx.mode = data[0];
     chunk = data[1] & 0x80 ? 0 : (size_t)data[1] + 1;
     o.max_body_size = data[2] & 0x80 ? 0 : (size_t)(data[2] & 0x7f) * 16 + 1;
     o.max_header_size = data[3] & 0x80 ? 0 : (size_t)(data[3] & 0x7f) * 8 + 1;
     o.max_headers = (data[3] & 0x40) ? 3 : 0;
     pt_buf_init(&out);
-    if (pt_http__feed(&o, data + 4, size - 4, chunk, (data[0] & 0x80) != 0, on_request, on_tick,
-                      &ctx, &out) != 0) {
+    rc = pt_http__feed(&o, data + 4, size - 4, chunk, (data[0] & 0x80) != 0, on_request, on_tick,
+                       &ctx, &out);
+    if (rc != 0 && !(rc == -ENOMEM && alloc_budget >= 0)) {
         abort();
     }
     /* Whatever came in, what goes out is HTTP/1.1 responses. */
@@ -117,5 +159,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     pt_buf_free(&out);
+    alloc_budget = -1;
     return 0;
 }
