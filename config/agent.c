@@ -46,11 +46,11 @@ int pt_agent_conf_load(pt_agent_conf_t *c, const char *path, pt_cfg_diag_t *d)
     pt_node_t empty = {.type = PT_NODE_MAP};
     pt_node_t *tree = &empty;
     if (path != NULL) {
-        char err[512];
-        tree = pt_node_parse_file(path, err, sizeof(err));
+        pt_node_err_t err;
+        tree = pt_node_parse_file_ex(path, &err);
         if (tree == NULL) {
             pt_cfg_load(pt_agent_conf_map, pt_agent_conf_map_n, &empty, c, NULL, d);
-            pt_cfg_error(d, 0, NULL, "%s", err);
+            pt_cfg_error(d, err.line, NULL, "%s", err.reason);
             return -EINVAL;
         }
     }

@@ -93,7 +93,9 @@ void pt_cfg_free(const pt_cfg_field_t *map, size_t n, void *out);
  * Returns 0 or -ENOMEM (b may then hold a partial table). */
 int pt_cfg_doc(const pt_cfg_field_t *map, size_t n, pt_buf_t *b);
 
-/* The known key nearest to `key` (case-insensitive edit distance <= max(2, len/3)), or NULL. */
+/* The known key nearest to `key` (case-insensitive edit distance <= max(2, len/3)), or NULL.
+ * Compares against the full (dotted) keys and the aliases; ties go to the earlier entry. The
+ * loader's own warnings compare within one section and name the leaf ('MinCnt'). */
 const char *pt_cfg_nearest(const pt_cfg_field_t *map, size_t n, const char *key);
 
 void pt_strlist_free(pt_strlist_t *l);

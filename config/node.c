@@ -30,11 +30,9 @@ typedef struct {
 
 typedef struct {
     yaml_parser_t yp;
-    const char *name;
     const char *text;
     size_t len;
-    char *err;
-    size_t errlen;
+    pt_node_err_t *err;
     int failed;
     size_t nodes;       /* nodes created, copies included */
     size_t alias_bytes; /* text copied by aliases */
@@ -68,21 +66,11 @@ static void set_error(reader_t *r, int line, int col, const char *fmt, ...)
         return;
     }
     r->failed = 1;
-    if (r->err == NULL || r->errlen == 0) {
-        return;
-    }
-    int n;
-    if (line > 0) {
-        n = snprintf(r->err, r->errlen, "%s:%d:%d: ", r->name, line, col);
-    } else {
-        n = snprintf(r->err, r->errlen, "%s: ", r->name);
-    }
-    if (n < 0 || (size_t)n >= r->errlen) {
-        return;
-    }
+    r->err->line = line;
+    r->err->col = col;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+    vsnprintf(r->err->reason, sizeof(r->err->reason), fmt, ap);
     va_end(ap);
 }
 
@@ -840,19 +828,17 @@ fail:
     return NULL;
 }
 
-pt_node_t *pt_node_parse_string(const char *text, size_t len, const char *name, char *err,
-                                size_t errlen)
+pt_node_t *pt_node_parse_string_ex(const char *text, size_t len, pt_node_err_t *err)
 {
     reader_t r;
+    pt_node_err_t scratch;
     memset(&r, 0, sizeof(r));
-    r.name = name != NULL ? name : "<string>";
     r.text = text != NULL ? text : "";
     r.len = text != NULL ? len : 0;
-    r.err = err;
-    r.errlen = errlen;
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
+    r.err = err != NULL ? err : &scratch;
+    r.err->line = 0;
+    r.err->col = 0;
+    r.err->reason[0] = '\0';
     if (!yaml_parser_initialize(&r.yp)) {
         set_oom(&r);
         return NULL;
@@ -864,7 +850,7 @@ pt_node_t *pt_node_parse_string(const char *text, size_t len, const char *name, 
     return root;
 }
 
-pt_node_t *pt_node_parse_file(const char *path, char *err, size_t errlen)
+pt_node_t *pt_node_parse_file_ex(const char *path, pt_node_err_t *err)
 {
     pt_buf_t b;
     char chunk[65536];
@@ -899,7 +885,7 @@ pt_node_t *pt_node_parse_file(const char *path, char *err, size_t errlen)
     }
     fclose(f);
     f = NULL;
-    root = pt_node_parse_string(b.data, b.len, path, err, errlen);
+    root = pt_node_parse_string_ex(b.data, b.len, err);
     pt_buf_free(&b);
     return root;
 
@@ -908,10 +894,50 @@ fail:
         fclose(f);
     }
     pt_buf_free(&b);
-    if (err != NULL && errlen > 0) {
-        snprintf(err, errlen, "%s: %s", path, why);
+    if (err != NULL) {
+        err->line = 0;
+        err->col = 0;
+        snprintf(err->reason, sizeof(err->reason), "%s", why);
     }
     return NULL;
+}
+
+/* The one-string form: "name:line:col: reason", or "name: reason" without a position. */
+static void format_error(const pt_node_err_t *e, const char *name, char *out, size_t outlen)
+{
+    if (out == NULL || outlen == 0) {
+        return;
+    }
+    if (e->line > 0) {
+        snprintf(out, outlen, "%s:%d:%d: %s", name, e->line, e->col, e->reason);
+    } else {
+        snprintf(out, outlen, "%s: %s", name, e->reason);
+    }
+}
+
+pt_node_t *pt_node_parse_string(const char *text, size_t len, const char *name, char *err,
+                                size_t errlen)
+{
+    pt_node_err_t e;
+    pt_node_t *root = pt_node_parse_string_ex(text, len, &e);
+    if (root == NULL) {
+        format_error(&e, name != NULL ? name : "<string>", err, errlen);
+    } else if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    return root;
+}
+
+pt_node_t *pt_node_parse_file(const char *path, char *err, size_t errlen)
+{
+    pt_node_err_t e;
+    pt_node_t *root = pt_node_parse_file_ex(path, &e);
+    if (root == NULL) {
+        format_error(&e, path, err, errlen);
+    } else if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    return root;
 }
 
 /* ---- lookups --------------------------------------------------------------------------------- */

@@ -45,6 +45,19 @@ pt_node_t *pt_node_parse_file(const char *path, char *err, size_t errlen);
 /* Same for a buffer; `name` is used in error messages. */
 pt_node_t *pt_node_parse_string(const char *text, size_t len, const char *name, char *err,
                                 size_t errlen);
+
+/* A parse error in parts, for callers that report it in their own format (the config loader's
+ * "[file:line] pipeline: reason"). */
+typedef struct pt_node_err_s {
+    int line; /* 1-based; 0 when the error has no position (unreadable file, out of memory) */
+    int col;  /* 1-based; 0 with line */
+    char reason[400];
+} pt_node_err_t;
+
+/* As pt_node_parse_file / pt_node_parse_string, with the error in parts (err may be NULL); the
+ * reason does not repeat the file name. */
+pt_node_t *pt_node_parse_file_ex(const char *path, pt_node_err_t *err);
+pt_node_t *pt_node_parse_string_ex(const char *text, size_t len, pt_node_err_t *err);
 /* Frees a whole tree; NULL is a no-op. Every pointer into the tree becomes invalid. */
 void pt_node_free(pt_node_t *n);
 

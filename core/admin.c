@@ -55,8 +55,7 @@ static void on_request(pt_http_req_t *req, void *ud)
         return;
     }
     if (!get) {
-        pt_http_respond(req, 405, "text/plain; charset=utf-8", allow, 1, "method not allowed",
-                        18);
+        pt_http_respond(req, 405, "text/plain; charset=utf-8", allow, 1, "method not allowed", 18);
         return;
     }
     if (pt_str_eq_c(req->path, "/metrics")) {
@@ -70,8 +69,8 @@ static void on_request(pt_http_req_t *req, void *ud)
     }
 }
 
-int pt_admin_start(uv_loop_t *loop, const char *host, int port, pt_admin_ready_cb ready,
-                   void *ud, pt_admin_t **out)
+int pt_admin_start(uv_loop_t *loop, const char *host, int port, pt_admin_ready_cb ready, void *ud,
+                   pt_admin_t **out)
 {
     pt_http_server_opts_t o;
     pt_admin_t *a;

@@ -22,8 +22,8 @@ typedef void (*pt_admin_stop_cb)(void *ud);
  * be NULL (always ready); ready and ud must stay valid until the stop callback. On 0, *out is
  * the caller's until pt_admin_stop. Loop thread. Errors as pt_http_server_create: -EINVAL,
  * -ENOMEM, -EADDRINUSE, ... */
-int pt_admin_start(uv_loop_t *loop, const char *host, int port, pt_admin_ready_cb ready,
-                   void *ud, pt_admin_t **out);
+int pt_admin_start(uv_loop_t *loop, const char *host, int port, pt_admin_ready_cb ready, void *ud,
+                   pt_admin_t **out);
 
 /* The bound port, or a negative errno. Loop thread. */
 int pt_admin_port(const pt_admin_t *admin);

@@ -37,6 +37,9 @@
 #define LINGER_MS 2000u
 
 #define ERR_BODY_MAX 64
+/* err_status meaning "close without an answer": parser callbacks never close the connection
+ * themselves, since llhttp and the callback still use it until llhttp_execute returns. */
+#define ERR_CLOSE (-1)
 
 /* ---- types -------------------------------------------------------------------------------- */
 
@@ -105,17 +108,18 @@ struct conn_s {
     size_t stash_len;
     size_t stash_cap;
     conn_state_t state;
-    int err_status;      /* status a parser callback chose when it failed the request */
+    int err_status; /* status a parser callback chose when it failed the request, or
+                     * ERR_CLOSE */
     hdr_cb_t last_hdr_cb;
     uint32_t trailer_bytes;
-    unsigned writes;     /* writes in flight */
-    unsigned handles;    /* open handles; freed when it reaches 0 */
-    unsigned first : 1;  /* no request seen yet: the header timer runs from the accept */
+    unsigned writes;    /* writes in flight */
+    unsigned handles;   /* open handles; freed when it reaches 0 */
+    unsigned first : 1; /* no request seen yet: the header timer runs from the accept */
     unsigned headers_done : 1;
     unsigned close_after : 1; /* close once the current response is written */
     unsigned peer_eof : 1;    /* client sent FIN; nothing more will be read */
     unsigned reading : 1;
-    unsigned fake : 1;        /* pt_http__feed: no socket, no timer */
+    unsigned fake : 1; /* pt_http__feed: no socket, no timer */
     unsigned timer_armed : 1;
     pt_buf_t *fake_out;
     struct sockaddr_storage peer;
@@ -192,47 +196,57 @@ static int ieq(pt_str_t a, const char *b)
     return a.len == n && (n == 0 || strncasecmp(a.ptr, b, n) == 0);
 }
 
+/* Reason phrases as RFC 9110 names them. */
+static const struct {
+    int status;
+    const char *reason;
+} reasons[] = {
+    {100, "Continue"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {417, "Expectation Failed"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+    {507, "Insufficient Storage"},
+};
+
 const char *pt_http_reason(int status)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    default: return "";
+    for (size_t i = 0; i < PT_ARRAY_SIZE(reasons); i++) {
+        if (reasons[i].status == status) {
+            return reasons[i].reason;
+        }
     }
+    return "";
 }
 
 /* ---- timers and reading ------------------------------------------------------------------- */
@@ -535,20 +549,20 @@ static void send_error(conn_t *c, int status)
     conn_update_reading(c);
 }
 
-static void send_continue(conn_t *c)
+/* Called from a parser callback, so it must not close the connection: a failed write is
+ * returned, and the caller fails the request. */
+static int send_continue(conn_t *c)
 {
     static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
     wreq_t *wr = pt_malloc(sizeof(*wr) + sizeof(msg) - 1);
 
     /* Without memory the client just waits its own expect timeout and sends the body anyway. */
     if (wr == NULL) {
-        return;
+        return 0;
     }
     wr->len = sizeof(msg) - 1;
     memcpy(wr->data, msg, wr->len);
-    if (conn_send(c, wr) != 0) {
-        conn_close(c);
-    }
+    return conn_send(c, wr);
 }
 
 int pt_http_respond(pt_http_req_t *req, int status, const char *content_type,
@@ -582,8 +596,8 @@ int pt_http_respond(pt_http_req_t *req, int status, const char *content_type,
         body = ise;
         len = sizeof(ise) - 1;
     }
-    wr = build_response(status, content_type, extra_headers, n_extra, body, len, !r->is_head,
-                        close, r->pub.http_minor == 0);
+    wr = build_response(status, content_type, extra_headers, n_extra, body, len, !r->is_head, close,
+                        r->pub.http_minor == 0);
     req_free(r);
     if (wr == NULL) {
         conn_close(c);
@@ -751,8 +765,7 @@ static void conn_on_timeout(conn_t *c)
     switch (c->state) {
     case ST_HEAD:
     case ST_BODY:
-        pt_log_debug("http server %s: %s too slow, request timed out", c->srv->name,
-                     c->peer_str);
+        pt_log_debug("http server %s: %s too slow, request timed out", c->srv->name, c->peer_str);
         send_error(c, 408);
         break;
     case ST_HANDLER:
@@ -802,6 +815,10 @@ static void conn_parse(conn_t *c, const char *data, size_t len)
             return;
         }
         conn_dispatch(c);
+        return;
+    }
+    if (c->err_status == ERR_CLOSE) {
+        conn_close(c);
         return;
     }
     pt_log_debug("http server %s: bad request from %s: %s (%s)", c->srv->name, c->peer_str,
@@ -998,14 +1015,34 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 static void split_target(req_priv_t *r)
 {
     const char *url = r->head != NULL ? r->head : "";
-    const char *q = memchr(url, '?', r->url_len);
+    size_t len = r->url_len;
+    size_t skip = 0;
+    const char *q;
 
+    /* Servers must accept the absolute form (RFC 9112 §3.2.2); handlers match on the path, so
+     * "http://host/v1/traces" becomes "/v1/traces". */
+    if (len >= 7 && strncasecmp(url, "http://", 7) == 0) {
+        skip = 7;
+    } else if (len >= 8 && strncasecmp(url, "https://", 8) == 0) {
+        skip = 8;
+    }
+    if (skip > 0) {
+        while (skip < len && url[skip] != '/' && url[skip] != '?') {
+            skip++;
+        }
+        url += skip;
+        len -= skip;
+    }
+    q = memchr(url, '?', len);
     if (q == NULL) {
-        r->pub.path = pt_str(url, r->url_len);
+        r->pub.path = pt_str(url, len);
         r->pub.query = pt_str("", 0);
     } else {
         r->pub.path = pt_str(url, (size_t)(q - url));
-        r->pub.query = pt_str(q + 1, r->url_len - (size_t)(q - url) - 1);
+        r->pub.query = pt_str(q + 1, len - (size_t)(q - url) - 1);
+    }
+    if (r->pub.path.len == 0) {
+        r->pub.path = pt_str("/", 1);
     }
 }
 
@@ -1052,8 +1089,8 @@ static int on_headers_complete(llhttp_t *p)
             return fail_request(c, 417);
         }
         /* Only HTTP/1.1 clients wait for it (RFC 9110 §10.1.1), and only if a body follows. */
-        if (p->http_minor >= 1 && has_body) {
-            send_continue(c);
+        if (p->http_minor >= 1 && has_body && send_continue(c) != 0) {
+            return fail_request(c, ERR_CLOSE);
         }
     }
     if (!chunked && p->content_length > 0) {
@@ -1236,9 +1273,8 @@ static int metrics_register(pt_http_server_t *srv)
                                           "HTTP connections closed at once because the server "
                                           "was at max connections.",
                                           lab.data, &srv->m_rejected)) != 0 ||
-        (rc = pt_metrics_gauge_register("petrel_http_connections_active",
-                                        "HTTP connections open.", lab.data, &srv->m_active)) !=
-            0 ||
+        (rc = pt_metrics_gauge_register("petrel_http_connections_active", "HTTP connections open.",
+                                        lab.data, &srv->m_active)) != 0 ||
         (rc = pt_metrics_counter_register("petrel_http_requests_total",
                                           "HTTP requests received complete and passed to the "
                                           "handler.",
@@ -1352,8 +1388,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     if (srv->n_conns >= srv->o.max_connections) {
-        pt_log_debug("http server %s: at %u connections, rejecting one", srv->name,
-                     srv->n_conns);
+        pt_log_debug("http server %s: at %u connections, rejecting one", srv->name, srv->n_conns);
         server_reject(srv);
         return;
     }
@@ -1401,8 +1436,8 @@ static void on_connection(uv_stream_t *listener, int status)
     }
 }
 
-int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts,
-                          pt_http_request_cb cb, void *ud, pt_http_server_t **out)
+int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts, pt_http_request_cb cb,
+                          void *ud, pt_http_server_t **out)
 {
     struct sockaddr_storage ss;
     pt_http_server_t *srv;
@@ -1419,8 +1454,8 @@ int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts,
     srv->cb = cb;
     srv->ud = ud;
     if ((rc = apply_opts(srv, opts)) != 0 ||
-        (rc = parse_addr(opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1",
-                         srv->o.port, &ss)) != 0) {
+        (rc = parse_addr(opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1", srv->o.port,
+                         &ss)) != 0) {
         goto fail;
     }
     if ((rc = metrics_register(srv)) != 0) {

@@ -46,7 +46,8 @@ typedef void (*pt_http_server_close_cb)(pt_http_server_t *srv, void *ud);
  * pt_http_respond is called on it, whatever happens to the connection meanwhile. Read-only. */
 struct pt_http_req_s {
     pt_str_t method; /* "GET", "POST", ... (static text) */
-    pt_str_t path;   /* the request target up to '?', as sent (not percent-decoded) */
+    pt_str_t path;   /* the target up to '?', not percent-decoded; an absolute-form target
+                      * ("http://host/p") is reduced to its path, an empty one to "/" */
     pt_str_t query;  /* after '?', without it; len 0 when there is none */
     pt_str_t body;   /* the whole body, contiguous, de-chunked; len 0 when there is none */
     int http_minor;  /* 1 for HTTP/1.1, 0 for HTTP/1.0 */
@@ -61,8 +62,8 @@ void pt_http_server_opts_init(pt_http_server_opts_t *o);
  * thread. Errors: -EINVAL (bad host literal or option), -ENOMEM, or the bind/listen error
  * (-EADDRINUSE, -EACCES, ...). On error nothing is left to free, but a half-made listener
  * handle may still be closing: run the loop once before closing it. */
-int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts,
-                          pt_http_request_cb cb, void *ud, pt_http_server_t **out);
+int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts, pt_http_request_cb cb,
+                          void *ud, pt_http_server_t **out);
 
 /* The bound port (useful with port 0), or a negative errno. Loop thread. */
 int pt_http_server_port(const pt_http_server_t *srv);

@@ -67,7 +67,9 @@ static int write_default_pipeline(const char *data_dir, char *dir_out, size_t le
     if (getcwd(cwd, sizeof(cwd)) == NULL || realpath(data_dir, abs_data) == NULL) {
         return -errno;
     }
-    snprintf(dir_out, len, "%s/default.d", abs_data);
+    if (snprintf(dir_out, len, "%s/default.d", abs_data) >= (int)len) {
+        return -ENAMETOOLONG;
+    }
     int rc = mkdir_p(dir_out);
     if (rc != 0) {
         return rc;

@@ -266,11 +266,11 @@ static int reload(manager_t *m, int initial)
         }
         pt_cfg_diag_t d;
         pt_cfg_diag_init(&d, files[i], name);
-        char err[512];
-        pt_node_t *tree = pt_node_parse_file(files[i], err, sizeof(err));
+        pt_node_err_t err;
+        pt_node_t *tree = pt_node_parse_file_ex(files[i], &err);
         pt_pipeline_t *np = NULL;
         if (tree == NULL) {
-            pt_cfg_error(&d, 0, NULL, "%s", err);
+            pt_cfg_error(&d, err.line, NULL, "%s", err.reason);
         } else if (!pt_pipeline_is_enabled(tree)) {
             pt_node_free(tree);
             pt_cfg_diag_free(&d);

@@ -35,8 +35,8 @@ struct series_s {
     } cell;
     series_t *next;
     family_t *family;
-    uint32_t refs;        /* plain registrations sharing the cell */
-    pt_gauge_fn_t *fns;   /* callback gauges summed into this sample */
+    uint32_t refs;      /* plain registrations sharing the cell */
+    pt_gauge_fn_t *fns; /* callback gauges summed into this sample */
     char labels[];
 };
 
@@ -61,8 +61,11 @@ static family_t *reg_families; /* sorted by name */
 
 /* Names the renderer writes itself; a registration under one would duplicate a family. */
 static const char *const reserved_names[] = {
-    "process_cpu_seconds_total",  "process_resident_memory_bytes", "process_virtual_memory_bytes",
-    "process_start_time_seconds", "petrel_build_info",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_start_time_seconds",
+    "petrel_build_info",
 };
 
 /* ---- validation --------------------------------------------------------------------------- */
@@ -556,15 +559,15 @@ static int render_family(pt_buf_t *out, const family_t *fam)
         const char *close = s->labels[0] != '\0' ? "}" : "";
         if (fam->kind == KIND_COUNTER) {
             uint64_t v = atomic_load_explicit(&s->cell.counter.value, memory_order_relaxed);
-            rc = pt_buf_appendf(out, "%s%s%s%s %" PRIu64 "\n", fam->name, open, s->labels,
-                                close, v);
+            rc =
+                pt_buf_appendf(out, "%s%s%s%s %" PRIu64 "\n", fam->name, open, s->labels, close, v);
         } else {
             int64_t v = atomic_load_explicit(&s->cell.gauge.value, memory_order_relaxed);
             for (const pt_gauge_fn_t *g = s->fns; g != NULL; g = g->next) {
                 v += g->fn(g->ud);
             }
-            rc = pt_buf_appendf(out, "%s%s%s%s %" PRId64 "\n", fam->name, open, s->labels,
-                                close, v);
+            rc =
+                pt_buf_appendf(out, "%s%s%s%s %" PRId64 "\n", fam->name, open, s->labels, close, v);
         }
         if (rc != 0) {
             return rc;

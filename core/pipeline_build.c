@@ -379,10 +379,10 @@ fail:
 pt_pipeline_t *pt_pipeline_build(const char *file, const char *name, const pt_pipeline_opts_t *o,
                                  pt_cfg_diag_t *d)
 {
-    char err[512];
-    pt_node_t *tree = pt_node_parse_file(file, err, sizeof(err));
+    pt_node_err_t err;
+    pt_node_t *tree = pt_node_parse_file_ex(file, &err);
     if (tree == NULL) {
-        pt_cfg_error(d, 0, NULL, "%s", err);
+        pt_cfg_error(d, err.line, NULL, "%s", err.reason);
         return NULL;
     }
     return pt_pipeline_build_tree(tree, file, name, o, d);

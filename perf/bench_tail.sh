@@ -158,11 +158,14 @@ else
 fi
 
 # ---- table --------------------------------------------------------------------------------
-HEAD_FMT='| %-48s | %8s | %16s | %12s | %14s |\n'
+table_row() {
+    printf '| %-48s | %8s | %16s | %12s | %14s |\n' "$@"
+}
+
 row() {
     local label=$1 name=$2
     if [ ! -f "$WORK/$name.best" ]; then
-        printf "$HEAD_FMT" "$label" n/a n/a n/a n/a
+        table_row "$label" n/a n/a n/a n/a
         return
     fi
     awk -v label="$label" -v bytes="$BYTES" -v wc="$(cut -d' ' -f1 "$WORK/wc.best")" '{
@@ -173,8 +176,8 @@ row() {
 
 echo
 echo "tail benchmark: $SIZE corpus, processor_threads: 1, flusher_blackhole, best of $RUNS"
-printf "$HEAD_FMT" case MB/s "CPU s (user+sys)" "peak RSS MiB" "ratio to wc -l"
-printf "$HEAD_FMT" "" "" "" "" "" | tr ' ' '-'
+table_row case MB/s "CPU s (user+sys)" "peak RSS MiB" "ratio to wc -l"
+table_row "" "" "" "" "" | tr ' ' '-'
 row "wc -l" wc
 row "petrel input_file, raw lines" raw
 row "petrel input_file + processor_parse_json_native" parse_json

@@ -1001,6 +1001,17 @@ static int app_file_for(gen_t *g, int64_t day)
     return 0;
 }
 
+/* The scratch buffers fail like the output buffers: stickily, checked once per line. */
+static bool scratch_failed(gen_t *g)
+{
+    int err = g->msg.err != 0 ? g->msg.err : g->obj.err != 0 ? g->obj.err : g->text.err;
+
+    if (err != 0 && g->err == 0) {
+        g->err = err;
+    }
+    return g->err != 0;
+}
+
 static void put_path_meta(sb_t *sb, const char *chunk, unsigned line, unsigned col,
                           const char *method)
 {
@@ -1030,7 +1041,7 @@ static void app_emit(gen_t *g, const char *name_json, int level, int method)
     unsigned key = 0;
     int rc;
 
-    if (g->err != 0) {
+    if (scratch_failed(g)) {
         return;
     }
     rc = app_file_for(g, local_day(g, g->now));
@@ -1133,6 +1144,9 @@ static void entry_end(gen_t *g, session_t *s)
     int64_t len;
 
     sb_ch(&s->out.sb, '}');
+    if (scratch_failed(g)) {
+        return;
+    }
     len = outf_line_end(&s->out);
     if (len < 0) {
         if (g->err == 0) {

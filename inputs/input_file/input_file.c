@@ -443,7 +443,9 @@ static int read_chunk(if_state_t *s, file_t *f)
         pt_arena_unref(a);
         return -ENOMEM;
     }
-    memcpy(buf, f->carry, f->carry_len);
+    if (f->carry_len > 0) {
+        memcpy(buf, f->carry, f->carry_len);
+    }
     size_t want = avail - f->carry_len;
     if (want > READ_CHUNK) {
         want = READ_CHUNK;

@@ -94,7 +94,7 @@ t_layout() {
     [ -d "$d/.openclaw/agents/ops/sessions" ]
     [ -f "$d/tmp/openclaw/openclaw-2026-03-14.log" ]
     # Nothing but the two agents, transcripts named <uuid>.jsonl, and day-named app logs.
-    [ "$(ls "$d/.openclaw/agents" | tr '\n' ' ')" = "main ops " ]
+    [ "$(cd "$d/.openclaw/agents" && echo *)" = "main ops" ]
     [ -z "$(find "$d" -regextype posix-extended -type f \
         ! -regex '.*/\.openclaw/agents/(main|ops)/sessions/[0-9a-f-]{36}\.jsonl' \
         ! -regex '.*/tmp/openclaw/openclaw-[0-9]{4}-[0-9]{2}-[0-9]{2}\.log')" ]
@@ -165,10 +165,13 @@ t_append() {
     "$LOGGEN" --append "$f" --count 995 --start-seq 5 --prefix 'one"two' --quiet
     [ "$(wc -l < "$f")" -eq 1000 ]
     # Two writers at once, paced: O_APPEND keeps every line whole.
+    local a b
     "$LOGGEN" --append "$f" --count 150 --start-seq 1000 --rate 3000 --prefix A --quiet &
+    a=$!
     "$LOGGEN" --append "$f" --count 150 --start-seq 2000 --rate 3000 --prefix B --quiet &
-    wait %1
-    wait %2
+    b=$!
+    wait "$a"
+    wait "$b"
     python3 - "$f" <<'EOF'
 import json, sys
 by_src = {}
@@ -190,7 +193,9 @@ t_if_empty() {
     "$LOGGEN" --out "$WORK/a" --seed 7 --size 1M --if-empty 2>/dev/null
     [ "$(tree_sum "$WORK/a")" = "$before" ]
     # Without --if-empty (or --force) a non-empty directory is refused.
-    ! "$LOGGEN" --out "$WORK/a" --seed 7 --size 1M 2>/dev/null
+    if "$LOGGEN" --out "$WORK/a" --seed 7 --size 1M 2>/dev/null; then
+        return 1
+    fi
     # An empty directory is filled.
     mkdir "$WORK/empty"
     "$LOGGEN" --out "$WORK/empty" --size 256K --if-empty --quiet
@@ -198,11 +203,12 @@ t_if_empty() {
 }
 
 t_bad_args() {
-    local err
+    local err args
+    local -a argv
     for args in "--out $WORK/x --size 12Q" "--lines $WORK/x --seq=1" "--append $WORK/x" \
         "--out $WORK/x --agents ../up" "--out $WORK/x --start yesterday" "--lines $WORK/x --bogus"; do
-        set -- $args
-        if err=$("$LOGGEN" "$@" 2>&1); then
+        read -ra argv <<<"$args"
+        if err=$("$LOGGEN" "${argv[@]}" 2>&1); then
             echo "accepted: $args" >&2
             return 1
         fi

@@ -125,9 +125,10 @@ static void test_metrics(void **state)
     pt_counter_add(c, 12);
     /* A query string does not change the route. */
     r = get(fx, "GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_int_equal(strncmp(r, "HTTP/1.1 200 OK\r\n"
-                                "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                                "Content-Length: ",
+    assert_int_equal(strncmp(r,
+                             "HTTP/1.1 200 OK\r\n"
+                             "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                             "Content-Length: ",
                              88),
                      0);
     body = strstr(r, "\r\n\r\n");

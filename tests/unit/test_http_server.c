@@ -42,10 +42,10 @@ static int respond_echo(pt_http_req_t *req)
     static const pt_str_t extra[] = {PT_STR_LIT("X-Echo"), PT_STR_LIT("1")};
     pt_str_t x = pt_http_req_header(req, "x-test");
     char out[8192];
-    int n = snprintf(out, sizeof(out), "%.*s %.*s q=%.*s x=%.*s b=%.*s", (int)req->method.len,
-                     req->method.ptr, (int)req->path.len, req->path.ptr, (int)req->query.len,
-                     req->query.ptr, (int)x.len, x.ptr ? x.ptr : "", (int)req->body.len,
-                     req->body.ptr);
+    int n =
+        snprintf(out, sizeof(out), "%.*s %.*s q=%.*s x=%.*s b=%.*s", (int)req->method.len,
+                 req->method.ptr, (int)req->path.len, req->path.ptr, (int)req->query.len,
+                 req->query.ptr, (int)x.len, x.ptr ? x.ptr : "", (int)req->body.len, req->body.ptr);
     return pt_http_respond(req, 200, "text/plain", extra, 1, out, (size_t)n);
 }
 
@@ -181,8 +181,7 @@ static void test_post_content_length(void **state)
     /* Headers and body split over several sends, with the loop running in between. */
     assert_int_equal(tc_send(&c, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Le"), 0);
     tc_spin(&fx.loop, 10);
-    assert_int_equal(tc_send(&c, "ngth: 11\r\nContent-Type: application/x-protobuf\r\n\r\nhel"),
-                     0);
+    assert_int_equal(tc_send(&c, "ngth: 11\r\nContent-Type: application/x-protobuf\r\n\r\nhel"), 0);
     tc_spin(&fx.loop, 10);
     assert_int_equal(tc_send(&c, "lo world"), 0);
     expect_response(&c, "HTTP/1.1 200 OK\r\n"
@@ -234,8 +233,7 @@ static void test_keepalive(void **state)
     expect_response(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
                         "X-Echo: 1\r\n\r\nPOST /two q= x= b=hi");
     /* Connection: close is honoured: the answer says so and the server closes. */
-    assert_int_equal(tc_send(&c, "GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-                     0);
+    assert_int_equal(tc_send(&c, "GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
     expect_response(&c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
                         "X-Echo: 1\r\nConnection: close\r\n\r\nGET /three q= x= b=");
     assert_true(tc_wait_closed(&c, 1000));
@@ -243,8 +241,8 @@ static void test_keepalive(void **state)
     tc_close(&c);
     assert_int_equal(fx.n_requests, 3);
     assert_int_equal(metric_value("petrel_http_requests_total{server=\"t_keepalive\"}"), 3);
-    assert_int_equal(
-        metric_value("petrel_http_connections_accepted_total{server=\"t_keepalive\"}"), 1);
+    assert_int_equal(metric_value("petrel_http_connections_accepted_total{server=\"t_keepalive\"}"),
+                     1);
     fx_stop(&fx);
     /* The server's series leave the registry with it. */
     assert_int_equal(metric_value("petrel_http_requests_total{server=\"t_keepalive\"}"), -1);
@@ -414,8 +412,8 @@ static void test_half_close_client(void **state)
 
 /* ---- limits and errors -------------------------------------------------------------------- */
 
-#define R413                                                                                  \
-    "HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n"    \
+#define R413                                                                                       \
+    "HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n"         \
     "Connection: close\r\n\r\nContent Too Large\n"
 
 static void test_413(void **state)
@@ -512,8 +510,8 @@ static void test_431(void **state)
     fx_stop(&fx);
 }
 
-#define R400                                                                                  \
-    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"          \
+#define R400                                                                                       \
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"               \
     "Connection: close\r\n\r\nBad Request\n"
 
 static void test_400(void **state)
@@ -576,8 +574,8 @@ static void test_expect(void **state)
     fx_stop(&fx);
 }
 
-#define R408                                                                                  \
-    "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n"      \
+#define R408                                                                                       \
+    "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n"           \
     "Connection: close\r\n\r\nRequest Timeout\n"
 
 static void test_timeouts(void **state)
@@ -619,8 +617,7 @@ static void test_timeouts(void **state)
 
     /* A body that stalls: 408 after the body timeout. */
     assert_int_equal(tc_connect(&c, &fx.loop, fx.port), 0);
-    assert_int_equal(tc_send(&c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"),
-                     0);
+    assert_int_equal(tc_send(&c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"), 0);
     expect_response(&c, R408);
     assert_true(tc_wait_closed(&c, 1000));
     tc_close(&c);
@@ -922,25 +919,70 @@ static void test_feed_hook(void **state)
                              "3\r\nxyz\r\n0\r\n\r\n"
                              "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n"
                              "GET /ignored HTTP/1.1\r\n\r\n";
-    static const char want[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 15\r\n"
-                               "X-Echo: 1\r\n\r\nGET /a q= x= b="
-                               "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
-                               "X-Echo: 1\r\n\r\nPOST /b q= x= b=xyz"
-                               "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 15\r\n"
-                               "X-Echo: 1\r\nConnection: close\r\n\r\nGET /c q= x= b=";
+    static const char want[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 15\r\n"
+        "X-Echo: 1\r\n\r\nGET /a q= x= b="
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
+        "X-Echo: 1\r\n\r\nPOST /b q= x= b=xyz"
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 15\r\n"
+        "X-Echo: 1\r\nConnection: close\r\n\r\nGET /c q= x= b=";
     (void)state;
 
     /* Every piece size gives the same bytes out, from one byte at a time to all at once. */
     for (size_t chunk = 0; chunk <= sizeof(in); chunk++) {
         pt_buf_t out;
         pt_buf_init(&out);
-        assert_int_equal(pt_http__feed(NULL, in, sizeof(in) - 1, chunk, 0, on_feed_request, NULL,
-                                       NULL, &out),
-                         0);
+        assert_int_equal(
+            pt_http__feed(NULL, in, sizeof(in) - 1, chunk, 0, on_feed_request, NULL, NULL, &out),
+            0);
         assert_int_equal(out.len, sizeof(want) - 1);
         assert_memory_equal(out.data, want, out.len);
         pt_buf_free(&out);
     }
+}
+
+static void on_path_request(pt_http_req_t *req, void *ud)
+{
+    (void)ud;
+    pt_http_respond(req, 200, NULL, NULL, 0, req->path.ptr, req->path.len);
+}
+
+static void expect_feed(const char *in, const char *want)
+{
+    pt_buf_t out;
+    pt_buf_init(&out);
+    assert_int_equal(pt_http__feed(NULL, in, strlen(in), 0, 0, on_path_request, NULL, NULL, &out),
+                     0);
+    assert_int_equal(pt_buf_putc(&out, '\0'), 0);
+    assert_string_equal(out.data, want);
+    pt_buf_free(&out);
+}
+
+static void test_feed_edge_cases(void **state)
+{
+    (void)state;
+    /* Upgrade is ignored (no h2c): the request is answered and HTTP parsing goes on. */
+    expect_feed("GET /u HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\nGET /after HTTP/1.1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/u"
+                "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n/after");
+    expect_feed("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+                "HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\n"
+                "Content-Length: 16\r\nConnection: close\r\n\r\nNot Implemented\n");
+    expect_feed("GET / HTTP/2.0\r\n\r\n",
+                "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain\r\n"
+                "Content-Length: 27\r\nConnection: close\r\n\r\nHTTP Version Not Supported\n");
+    expect_feed("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", R400);
+    /* Only chunked may frame a request body. */
+    expect_feed("POST /te HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", R400);
+    /* Absolute-form targets reduce to their path. */
+    expect_feed("GET http://abs.example:80/v1/traces?q HTTP/1.1\r\n\r\n"
+                "GET HTTPS://abs.example HTTP/1.1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n/v1/traces"
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n/");
+    /* Stray CRLFs between requests are tolerated (RFC 9112 §2.2). */
+    expect_feed("\r\n\r\nGET /crlf HTTP/1.1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n/crlf");
 }
 
 int main(void)
@@ -969,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_close_with_pending),
         cmocka_unit_test(test_large_body),
         cmocka_unit_test(test_feed_hook),
+        cmocka_unit_test(test_feed_edge_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,9 +60,8 @@ static void test_register_unregister(void **state)
     pt_gauge_t *g = NULL;
     (void)state;
 
-    assert_int_equal(pt_metrics_counter_register("t_events_total", "Events seen.",
-                                                 "pipeline=\"p1\"", &c),
-                     0);
+    assert_int_equal(
+        pt_metrics_counter_register("t_events_total", "Events seen.", "pipeline=\"p1\"", &c), 0);
     assert_int_equal(pt_metrics_gauge_register("t_open_files", "Open files.", NULL, &g), 0);
     pt_counter_add(c, 41);
     pt_counter_inc(c);
@@ -94,12 +93,10 @@ static void test_shared_series(void **state)
 
     /* A hot reload registers the same series again while the old pipeline still runs. */
     assert_int_equal(pt_metrics_counter_register("t_in_total", "In.", "pipeline=\"p\"", &a), 0);
-    assert_int_equal(pt_metrics_counter_register("t_in_total", "Ignored help.", "pipeline=\"p\"",
-                                                 &b),
-                     0);
+    assert_int_equal(
+        pt_metrics_counter_register("t_in_total", "Ignored help.", "pipeline=\"p\"", &b), 0);
     assert_ptr_equal(a, b);
-    assert_int_equal(pt_metrics_counter_register("t_in_total", "In.", "pipeline=\"q\"", &other),
-                     0);
+    assert_int_equal(pt_metrics_counter_register("t_in_total", "In.", "pipeline=\"q\"", &other), 0);
     assert_ptr_not_equal(a, other);
     pt_counter_add(a, 5);
     pt_counter_add(b, 1);
@@ -174,9 +171,8 @@ static void test_gauge_fn(void **state)
     assert_int_equal(pt_metrics_gauge_fn_register("t_queue_depth", "Queued groups.",
                                                   "pipeline=\"p\"", read_depth, &depth_new, &f2),
                      0);
-    assert_int_equal(pt_metrics_gauge_register("t_queue_depth", "Queued groups.", "pipeline=\"p\"",
-                                               &g),
-                     0);
+    assert_int_equal(
+        pt_metrics_gauge_register("t_queue_depth", "Queued groups.", "pipeline=\"p\"", &g), 0);
     pt_gauge_set(g, 100);
     expect_registry("# HELP t_queue_depth Queued groups.\n"
                     "# TYPE t_queue_depth gauge\n"
@@ -206,9 +202,9 @@ static void test_render_exact(void **state)
 
     /* Registered out of order: families come out sorted by name, series by labels. */
     assert_int_equal(pt_metrics_counter_register("t_z_total", "Last.", NULL, &c[0]), 0);
-    assert_int_equal(pt_metrics_counter_register("t_a_total", "First, with \\ and\nnewline.",
-                                                 "x=\"2\"", &c[1]),
-                     0);
+    assert_int_equal(
+        pt_metrics_counter_register("t_a_total", "First, with \\ and\nnewline.", "x=\"2\"", &c[1]),
+        0);
     assert_int_equal(pt_metrics_counter_register("t_a_total", "First.", "x=\"1\"", &c[2]), 0);
     assert_int_equal(pt_metrics_gauge_register("t_m", "Middle.", lab.data, &g), 0);
     pt_counter_add(c[0], 1);

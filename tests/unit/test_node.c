@@ -681,6 +681,40 @@ static void test_small_error_buffer(void **state)
     assert_null(pt_node_parse_string("a: [", 4, "file.yaml", NULL, 0));
 }
 
+static void test_structured_errors(void **state)
+{
+    (void)state;
+    pt_node_err_t e;
+    const char *text = "inputs:\n"
+                       "  - Type: input_file\n"
+                       "    FilePaths: [/var/log/a.log, /var/log/b.log\n"
+                       "    MaxDirSearchDepth: 0\n";
+    assert_null(pt_node_parse_string_ex(text, strlen(text), &e));
+    assert_int_equal(e.line, 4);
+    assert_int_equal(e.col, 22);
+    assert_string_equal(e.reason, "did not find expected ',' or ']' (while parsing a flow "
+                                  "sequence started at 3:16)");
+    assert_null(pt_node_parse_string_ex("a: 1\na: 2\n", 10, &e));
+    assert_int_equal(e.line, 2);
+    assert_int_equal(e.col, 1);
+    assert_string_equal(e.reason, "duplicate key 'a' (first defined at line 1)");
+
+    /* No position: line and column are 0. */
+    assert_null(pt_node_parse_file_ex("/nonexistent/petrel.yaml", &e));
+    assert_int_equal(e.line, 0);
+    assert_int_equal(e.col, 0);
+    assert_string_equal(e.reason, "No such file or directory");
+
+    /* Success clears it; NULL is allowed. */
+    pt_node_t *n = pt_node_parse_string_ex("a: 1\n", 5, &e);
+    assert_non_null(n);
+    assert_int_equal(e.line, 0);
+    assert_string_equal(e.reason, "");
+    pt_node_free(n);
+    assert_null(pt_node_parse_string_ex("a: [", 4, NULL));
+    assert_null(pt_node_parse_file_ex("/nonexistent/petrel.yaml", NULL));
+}
+
 /* ---- allocation failure ---------------------------------------------------------------------- */
 
 static long fail_after = -1; /* allocations left before failing; -1: never fail */
@@ -766,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_parse_file),
         cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_structured_errors),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
