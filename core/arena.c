@@ -161,7 +161,7 @@ void *pt_arena_alloc(pt_arena_t *a, size_t n)
 {
     pt_arena_block_t *b = a->head;
     size_t off = (b->used + 7u) & ~(size_t)7u;
-    if (PT_UNLIKELY(off + n > b->size)) {
+    if (PT_UNLIKELY(off > b->size || n > b->size - off)) {
         b = arena_grow(a, n);
         if (b == NULL) {
             return NULL;
@@ -185,6 +185,9 @@ pt_str_t pt_arena_strdup(pt_arena_t *a, const char *s, size_t n)
 char *pt_arena_reserve(pt_arena_t *a, size_t min, size_t *avail)
 {
     pt_arena_block_t *b = a->head;
+    if (min > UINT32_MAX - 64) {
+        return NULL;
+    }
     if (b->size - b->used < min) {
         b = arena_grow(a, min);
         if (b == NULL) {

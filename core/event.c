@@ -125,10 +125,14 @@ int pt_event_to_log(pt_group_t *g, pt_event_t *ev)
     if (ev->type != PT_EVENT_RAW) {
         return 0;
     }
-    pt_str_t raw = ev->raw;
+    /* Append first: on ENOMEM the event is left a raw line, not a log without content. */
+    int rc = pt_event_append(g, ev, PT_STR_LIT("content"), ev->raw);
+    if (rc != 0) {
+        return rc;
+    }
     ev->type = PT_EVENT_LOG;
     ev->raw = PT_STR_NULL;
-    return pt_event_append(g, ev, PT_STR_LIT("content"), raw);
+    return 0;
 }
 
 const pt_str_t *pt_event_get(const pt_event_t *ev, pt_str_t key)
