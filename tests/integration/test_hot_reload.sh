@@ -157,6 +157,7 @@ sleep 1.5
 # ---------------------------------------------------------------- (d) SIGHUP, nothing changed
 changed=$(log_count "pipeline p1 changed")
 started=$(log_count "pipeline p1 started")
+ok_before=$(metric "$URL/metrics" 'petrel_config_reloads_total{result="ok"}')
 kill -HUP "$PID"
 check "(d) SIGHUP is logged" wait_until 5 log_has "SIGHUP: reloading pipeline configs"
 append 1751 100
