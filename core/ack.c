@@ -78,6 +78,9 @@ void pt_acker_destroy(pt_acker_t *k)
         return;
     }
     acker_drain(k);
+    /* Wait out a releaser that is still inside pt_ack_release (it sends under the lock). */
+    pthread_mutex_lock(&k->lock);
+    pthread_mutex_unlock(&k->lock);
     uv_close((uv_handle_t *)&k->async, on_acker_closed);
 }
 
@@ -124,8 +127,10 @@ void pt_ack_release(pt_ack_t *ack, int status)
         k->head = ack;
     }
     k->tail = ack;
-    pthread_mutex_unlock(&k->lock);
+    /* Wake the loop before unlocking: once the lock is released the token may already have been
+     * delivered and its owner may destroy the acker (pt_acker_destroy takes this lock first). */
     uv_async_send(&k->async);
+    pthread_mutex_unlock(&k->lock);
 }
 
 void pt_ack_abandon(pt_ack_t *ack)

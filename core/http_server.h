@@ -42,8 +42,11 @@ typedef void (*pt_http_request_cb)(pt_http_req_t *req, void *ud);
 /* Called on the loop thread once the listener and every connection handle are closed. */
 typedef void (*pt_http_server_close_cb)(pt_http_server_t *srv, void *ud);
 
-/* A request. The views point into memory the request owns: they stay valid until
- * pt_http_respond is called on it, whatever happens to the connection meanwhile. Read-only. */
+/* A request, allocated by the server and freed by pt_http_respond. The views point into memory
+ * the request owns: they stay valid until pt_http_respond is called on it, whatever happens to
+ * the connection meanwhile. Read-only. The fields and the pt_http_req_* accessors are plain
+ * reads, so a worker thread may use them (to decode a body) while the handler owns req, as long
+ * as it is done before the loop thread calls pt_http_respond. */
 struct pt_http_req_s {
     pt_str_t method; /* "GET", "POST", ... (static text) */
     pt_str_t path;   /* the target up to '?', not percent-decoded; an absolute-form target
@@ -54,7 +57,7 @@ struct pt_http_req_s {
     void *user;      /* free for the handler to use; the server never touches it */
 };
 
-/* Fills o with the defaults (host 127.0.0.1, port 0). */
+/* Fills the caller's o with the defaults (host 127.0.0.1, port 0). Any thread. */
 void pt_http_server_opts_init(pt_http_server_opts_t *o);
 
 /* Binds, listens and starts accepting on loop. On 0, *out is the server; it is freed by
@@ -106,7 +109,8 @@ const char *pt_http_req_peer(const pt_http_req_t *req);
 int pt_http_respond(pt_http_req_t *req, int status, const char *content_type,
                     const pt_str_t *extra_headers, size_t n_extra, const void *body, size_t len);
 
-/* The reason phrase for status ("Not Found"), or "" for a code without one. Static text. */
+/* The reason phrase for status ("Not Found"), or "" for a code without one. Static text; any
+ * thread. */
 const char *pt_http_reason(int status);
 
 #endif

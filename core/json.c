@@ -244,7 +244,7 @@ static JSON_INLINE const uint8_t *skip_plain(const uint8_t *p, const uint8_t *en
 /* Scans a string body; p is just past the opening quote. Returns the closing quote and sets *esc
  * if the body holds an escape, or returns NULL with *bad at the offending byte. Lone surrogate
  * escapes are accepted here: pt_json_unescape turns them into U+FFFD. */
-static JSON_INLINE const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, int *esc,
+static JSON_INLINE const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, int *esc, const int lax,
                                               const uint8_t **bad)
 {
     for (;;) {
@@ -286,8 +286,11 @@ static JSON_INLINE const uint8_t *scan_string(const uint8_t *p, const uint8_t *e
             size_t sub = 1;
             size_t n = utf8_seq(p, end, &sub);
             if (n == 0) {
-                *bad = p;
-                return NULL;
+                if (!lax) {
+                    *bad = p;
+                    return NULL;
+                }
+                n = 1; /* lax: a byte that is not valid UTF-8 is kept as it is */
             }
             p += n;
         } while (p < end && *p >= 0x80);
@@ -339,7 +342,8 @@ fail:
 
 /* ---- the reader --------------------------------------------------------------------------- */
 
-enum { MODE_VALIDATE, MODE_TOKENIZE, MODE_FOREACH };
+enum { MODE_VALIDATE, MODE_TOKENIZE, MODE_FOREACH, MODE_FOREACH_LAX };
+#define IS_FOREACH(mode) ((mode) == MODE_FOREACH || (mode) == MODE_FOREACH_LAX)
 
 typedef struct {
     pt_json_tok_t *toks;
@@ -405,7 +409,7 @@ static JSON_INLINE int parse(const char *s, size_t len, const int mode, parse_t 
     end = base + len;
     p = base;
 
-    if (mode == MODE_FOREACH) {
+    if (IS_FOREACH(mode)) {
         p = skip_ws(p, end);
         if (peek(p, end) != '{') {
             goto fail;
@@ -417,13 +421,13 @@ value:
     if (PT_UNLIKELY(p >= end)) {
         goto fail;
     }
-    if (mode == MODE_FOREACH && depth == 1) {
+    if (IS_FOREACH(mode) && depth == 1) {
         vstart = p;
     }
     switch (*p) {
     case '"':
         esc = 0;
-        q = scan_string(p + 1, end, &esc, &bad);
+        q = scan_string(p + 1, end, &esc, mode == MODE_FOREACH_LAX, &bad);
         if (q == NULL) {
             p = bad;
             goto fail;
@@ -431,7 +435,7 @@ value:
         if (mode == MODE_TOKENIZE) {
             tok_put(ps, n++, PT_JSON_STRING, esc, (size_t)(p + 1 - base), (size_t)(q - p - 1), 1);
         }
-        if (mode == MODE_FOREACH && depth == 1) {
+        if (IS_FOREACH(mode) && depth == 1) {
             vtype = PT_JSON_STRING;
             vesc = esc;
         }
@@ -444,7 +448,7 @@ value:
             goto fail;
         }
         type = *p == '{' ? PT_JSON_OBJECT : PT_JSON_ARRAY;
-        if (mode == MODE_FOREACH && depth == 1) {
+        if (IS_FOREACH(mode) && depth == 1) {
             vtype = type;
         }
         depth++;
@@ -515,7 +519,7 @@ value:
     if (mode == MODE_TOKENIZE) {
         tok_put(ps, n++, type, 0, (size_t)(p - base), (size_t)(q - p), 1);
     }
-    if (mode == MODE_FOREACH && depth == 1) {
+    if (IS_FOREACH(mode) && depth == 1) {
         vtype = type;
     }
     p = q;
@@ -533,7 +537,7 @@ member:
         goto fail;
     }
     esc = 0;
-    q = scan_string(p + 1, end, &esc, &bad);
+    q = scan_string(p + 1, end, &esc, mode == MODE_FOREACH_LAX, &bad);
     if (q == NULL) {
         p = bad;
         goto fail;
@@ -544,7 +548,7 @@ member:
         }
         tok_put(ps, n++, PT_JSON_STRING, esc, (size_t)(p + 1 - base), (size_t)(q - p - 1), 1);
     }
-    if (mode == MODE_FOREACH && depth == 1) {
+    if (IS_FOREACH(mode) && depth == 1) {
         key = pt_str((const char *)p + 1, (size_t)(q - p - 1));
         key_esc = esc;
     }
@@ -566,7 +570,7 @@ close_container:
     goto value_done;
 
 value_done:
-    if (mode == MODE_FOREACH && depth == 1) {
+    if (IS_FOREACH(mode) && depth == 1) {
         /* A first-level member's value just ended (a scalar, or a container that closed back
          * to depth 1): hand it over before the rest of the document is seen. */
         pt_json_value_t v;
@@ -657,6 +661,20 @@ int pt_json_object_foreach(const char *s, size_t len, pt_json_member_cb cb, void
         return -EINVAL;
     }
     return parse(s, len, MODE_FOREACH, &ps, err_off);
+}
+
+int pt_json_object_foreach_lax(const char *s, size_t len, pt_json_member_cb cb, void *ctx,
+                               size_t *err_off)
+{
+    parse_t ps = {NULL, 0, cb, ctx, 0};
+
+    if (len > UINT32_MAX) {
+        if (err_off != NULL) {
+            *err_off = UINT32_MAX;
+        }
+        return -EINVAL;
+    }
+    return parse(s, len, MODE_FOREACH_LAX, &ps, err_off);
 }
 
 /* ---- unescaping --------------------------------------------------------------------------- */

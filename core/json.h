@@ -78,6 +78,13 @@ typedef int (*pt_json_member_cb)(void *ctx, pt_str_t key, int key_escaped,
 int pt_json_object_foreach(const char *s, size_t len, pt_json_member_cb cb, void *ctx,
                            size_t *err_off);
 
+/* As pt_json_object_foreach, but bytes inside strings that are not valid UTF-8 are accepted and
+ * passed through (as rapidjson does by default, which is what LoongCollector's parsers see), so
+ * one stray Latin-1 byte does not make a whole log line unparseable. Everything else is checked
+ * as strictly. Writers replace such bytes with U+FFFD on output. */
+int pt_json_object_foreach_lax(const char *s, size_t len, pt_json_member_cb cb, void *ctx,
+                               size_t *err_off);
+
 /* Validates a whole document. Returns 0 or -EINVAL (*err_off set when not NULL). */
 int pt_json_validate(const char *s, size_t len, size_t *err_off);
 

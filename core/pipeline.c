@@ -292,6 +292,7 @@ static int payload_add_ack(pt_payload_t *pl, pt_ack_t *ack)
 static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
 {
     pt_batch_t *b = &ob->b;
+    int worst = 0; /* a flusher that could not take the batch keeps it uncommitted */
     pt_counter_add(p->aggregator->m.events_out, b->nevents);
     for (int i = 0; i < p->nflushers; i++) {
         pt_plugin_inst_t *f = &p->flushers[i];
@@ -301,6 +302,8 @@ static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
         }
         if (pl == NULL) {
             pt_counter_add(f->m.events_dropped, b->nevents);
+            pt_counter_add(p->m_events_dropped, b->nevents);
+            worst = -ENOMEM;
             continue;
         }
         pl->flusher = f;
@@ -324,6 +327,7 @@ static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
             PT_LOG(PT_LOG_WARN, f->id, "batch of %u events dropped: %s", b->nevents,
                    pt_strerror(rc));
             pt_payload_discard(pl, rc);
+            worst = rc;
             continue;
         }
         atomic_fetch_add(&p->frt[i].inflight_bytes, pl->data.len);
@@ -331,7 +335,7 @@ static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
         pt_sender_submit(pl);
     }
     for (uint32_t g = 0; g < b->ngroups; g++) {
-        group_done(b->groups[g], 0);
+        group_done(b->groups[g], worst);
     }
     b->ngroups = 0;
     b->nevents = 0;

@@ -15,18 +15,20 @@
 uint64_t pt_file_fingerprint(int fd, uint32_t n, uint32_t *len)
 {
     char buf[4096];
-    if (n > sizeof(buf)) {
-        n = sizeof(buf);
-    }
-    ssize_t r = pread(fd, buf, n, 0);
-    if (r < 0) {
-        r = 0;
-    }
     uint64_t h = 1469598103934665603ull;
-    for (ssize_t i = 0; i < r; i++) {
-        h = (h ^ (uint8_t)buf[i]) * 1099511628211ull;
+    uint32_t done = 0;
+    while (done < n) {
+        size_t want = n - done < sizeof(buf) ? n - done : sizeof(buf);
+        ssize_t r = pread(fd, buf, want, (off_t)done);
+        if (r <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            h = (h ^ (uint8_t)buf[i]) * 1099511628211ull;
+        }
+        done += (uint32_t)r;
     }
-    *len = (uint32_t)r;
+    *len = done;
     return h;
 }
 

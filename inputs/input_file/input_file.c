@@ -137,6 +137,7 @@ typedef struct {
     int stopped;
     int started;
     int handles_open;
+    int free_on_close; /* destroy came while handles were closing: the last close frees s */
     file_t *files;
     pt_ckpt_t ckpt;
     int ckpt_dirty;
@@ -214,10 +215,13 @@ static void file_free(file_t *f)
 
 static void if_save_checkpoint(if_state_t *s);
 
+static void if_stop(pt_plugin_inst_t *inst);
+
 static void if_destroy(pt_plugin_inst_t *inst)
 {
     if_state_t *s = inst->state;
     if (s->started) {
+        if_stop(inst); /* no-op when already stopped */
         if_save_checkpoint(s);
     }
     while (s->files != NULL) {
@@ -231,8 +235,14 @@ static void if_destroy(pt_plugin_inst_t *inst)
     pt_plugin_counter_free(s->m_truncated_lines);
     pt_plugin_gauge_free(s->m_lag);
     pt_acker_destroy(s->acker);
-    pt_free(s);
     inst->state = NULL;
+    if (s->handles_open > 0) {
+        /* Handle memory may be reused only after its close callback (libuv): the last one
+         * frees the state. */
+        s->free_on_close = 1;
+        return;
+    }
+    pt_free(s);
 }
 
 /* ========================================================================= checkpoints === */
@@ -331,7 +341,9 @@ static int carry_set(file_t *f, const char *p, size_t n)
         f->carry = nc;
         f->carry_cap = cap;
     }
-    memmove(f->carry, p, n);
+    if (n > 0) {
+        memmove(f->carry, p, n);
+    }
     f->carry_len = n;
     return 0;
 }
@@ -898,6 +910,9 @@ static void on_handle_closed(uv_handle_t *h)
 {
     if_state_t *s = h->data;
     s->handles_open--;
+    if (s->handles_open == 0 && s->free_on_close) {
+        pt_free(s);
+    }
 }
 
 static void if_stop(pt_plugin_inst_t *inst)

@@ -121,6 +121,15 @@ static int on_member(void *ctx, pt_str_t key, int key_escaped, const pt_json_val
     return c->err;
 }
 
+/* LoongCollector adds the kept source and __raw_log__ without overwriting an existing field. */
+static int add_if_absent(pt_group_t *g, pt_event_t *ev, pt_str_t key, pt_str_t val)
+{
+    if (pt_event_get(ev, key) != NULL) {
+        return 0;
+    }
+    return pt_event_append(g, ev, key, val);
+}
+
 static int pj_process(pt_plugin_inst_t *inst, pt_group_t *g)
 {
     const pj_state_t *s = inst->state;
@@ -148,7 +157,7 @@ static int pj_process(pt_plugin_inst_t *inst, pt_group_t *g)
         }
         pt_str_t raw = *src;
         pj_collect_t col = {g, stack, 0, PJ_STACK_MEMBERS, 0};
-        int rc = pt_json_object_foreach(raw.ptr, raw.len, on_member, &col, NULL);
+        int rc = pt_json_object_foreach_lax(raw.ptr, raw.len, on_member, &col, NULL);
         if (rc == -ENOMEM) {
             return rc;
         }
@@ -166,7 +175,7 @@ static int pj_process(pt_plugin_inst_t *inst, pt_group_t *g)
                     return -ENOMEM;
                 }
             }
-            if (c->keep_source_succeed && pt_event_set(g, ev, s->renamed, raw) != 0) {
+            if (c->keep_source_succeed && add_if_absent(g, ev, s->renamed, raw) != 0) {
                 return -ENOMEM;
             }
             continue;
@@ -174,11 +183,11 @@ static int pj_process(pt_plugin_inst_t *inst, pt_group_t *g)
         failures++;
         pt_event_del(ev, s->source);
         if (c->keep_source_fail) {
-            if (pt_event_set(g, ev, s->renamed, raw) != 0) {
+            if (add_if_absent(g, ev, s->renamed, raw) != 0) {
                 return -ENOMEM;
             }
             if (c->coping_raw_log &&
-                pt_event_set(g, ev, PT_STR_LIT("__raw_log__"), raw) != 0) {
+                add_if_absent(g, ev, PT_STR_LIT("__raw_log__"), raw) != 0) {
                 return -ENOMEM;
             }
         } else if (ev->nfields == 0) {

@@ -184,6 +184,14 @@ stop_pid() {
     local t0
     t0=$(date +%s%N)
     kill "-$sig" "$pid" 2>/dev/null || true
+    if [ "$sig" == KILL ] || [ "$sig" == 9 ]; then
+        # SIGKILL cannot be caught, so wait at once: that also keeps bash from printing its own
+        # "Killed" job notice, which it does when it reaps the job between other commands.
+        STOP_RC=0
+        wait "$pid" 2>/dev/null || STOP_RC=$?
+        STOP_MS=$((($(date +%s%N) - t0) / 1000000))
+        return 0
+    fi
     if wait_until "$secs" is_gone "$pid"; then
         STOP_MS=$((($(date +%s%N) - t0) / 1000000))
         STOP_RC=0

@@ -82,8 +82,10 @@ check_eq "(b) every output line is a parsed event with a seq" 0 "$(field bad "$s
 check_le "(b) duplicates across the reload are at most 10" 10 "$(field dups "$s")"
 s1=$(seqstat "$OUT1")
 s2=$(seqstat "$OUT2")
-check "(b) out2 continues where out1 stopped (max out1 < min out2)" \
-    test "$(field max "$s1")" -lt "$(field min "$s2")"
+max1=$(field max "$s1")
+min2=$(field min "$s2")
+check "(b) out2 continues where out1 stopped (max out1 $max1 < min out2 $min2)" \
+    eval '[[ "$max1" =~ ^[0-9]+$ && "$min2" =~ ^[0-9]+$ ]] && [ "$max1" -lt "$min2" ]'
 sleep 1.5
 check_eq "(b) out1 gets nothing after the reload" "$n1" "$(count_lines "$OUT1")"
 check_ge "(b) reloads_total{ok} counts the reload" 1 \
@@ -100,8 +102,8 @@ flushers:
     FilePath: $T/out/out3.jsonl"
 check "(c) invalid YAML: rejection logged" \
     wait_until 5 log_has "pipeline p1: new config rejected; the running version stays"
-check_matches "(c) invalid YAML: the error names the file and line" "$(cat "$LOG")" \
-    "error .*$CONF/p1\.yaml:[45]"
+check_matches "(c) invalid YAML: error logged with [file:line]" "$(cat "$LOG")" \
+    "error +\[$CONF/p1\.yaml:[45]\] p1: "
 append 1501 100
 check "(c) invalid YAML: lines appended afterwards arrive in out2" \
     wait_until 10 have_seqs 1501 1600 "$OUT2"
@@ -158,7 +160,7 @@ sleep 1.5
 changed=$(log_count "pipeline p1 changed")
 started=$(log_count "pipeline p1 started")
 ok_before=$(metric "$URL/metrics" 'petrel_config_reloads_total{result="ok"}')
-kill -HUP "$PID"
+kill -HUP "$PID" 2>/dev/null || true
 check "(d) SIGHUP is logged" wait_until 5 log_has "SIGHUP: reloading pipeline configs"
 append 1751 100
 check "(d) lines appended after SIGHUP arrive in out2" wait_until 10 have_seqs 1751 1850 "$OUT2"

@@ -183,11 +183,16 @@ static void test_many_entries_and_foreign_layout(void **state)
     assert_int_equal(pt_ckpt_load(&c, dir, "many", "test"), 0);
     enum { N = 2000 };
     pt_ckpt_entry_t *v = calloc(N, sizeof(*v));
-    char (*paths)[64] = calloc(N, 64);
+    char(*paths)[64] = calloc(N, 64);
     for (int i = 0; i < N; i++) {
         snprintf(paths[i], 64, "/data/app-%d.log", i);
-        v[i] = (pt_ckpt_entry_t){(uint64_t)i, (uint64_t)i * 7u, (uint64_t)i * 0x9e3779b97f4a7c15ull,
-                                 (uint32_t)(i % 1025), (uint64_t)i * 1000u, paths[i], 0};
+        v[i] = (pt_ckpt_entry_t){(uint64_t)i,
+                                 (uint64_t)i * 7u,
+                                 (uint64_t)i * 0x9e3779b97f4a7c15ull,
+                                 (uint32_t)(i % 1025),
+                                 (uint64_t)i * 1000u,
+                                 paths[i],
+                                 0};
     }
     assert_int_equal(pt_ckpt_save(&c, v, N), 0);
     pt_ckpt_free(&c);
@@ -205,10 +210,11 @@ static void test_many_entries_and_foreign_layout(void **state)
 
     char path[512];
     snprintf(path, sizeof(path), "%s/foreign.json", ckdir);
-    const char *doc = "{ \"comment\": {\"x\": [1, 2]},\n"
-                      "  \"files\" : [ { \"offset\" : 77, \"extra\": null, \"fp\": \"00000000000000ff\","
-                      " \"path\": \"/a\\u00e9\\n.log\", \"ino\": 5, \"dev\": 6, \"fplen\": 3 } ],\n"
-                      "  \"version\": 1 }\n";
+    const char *doc =
+        "{ \"comment\": {\"x\": [1, 2]},\n"
+        "  \"files\" : [ { \"offset\" : 77, \"extra\": null, \"fp\": \"00000000000000ff\","
+        " \"path\": \"/a\\u00e9\\n.log\", \"ino\": 5, \"dev\": 6, \"fplen\": 3 } ],\n"
+        "  \"version\": 1 }\n";
     write_file(path, doc, strlen(doc));
     assert_int_equal(pt_ckpt_load(&c, dir, "foreign", "test"), 0);
     assert_int_equal(c.n, 1);
@@ -243,6 +249,8 @@ static void load_corrupt(const char *name, const void *data, size_t n)
     pt_ckpt_free(&c);
 }
 
+#define LOAD_CORRUPT_LIT(name, lit) load_corrupt((name), (lit), sizeof(lit) - 1)
+
 static void test_corrupt_files_load_empty(void **state)
 {
     (void)state;
@@ -264,13 +272,13 @@ static void test_corrupt_files_load_empty(void **state)
     assert_true(len > 40);
     load_corrupt("truncated", full, len * 3 / 4);
     load_corrupt("truncated1", full, len - 3); /* only the closing brackets are missing */
-    load_corrupt("empty", "", 0);
-    load_corrupt("garbage", "\x89PNG\r\n\x1a\n\x00\x00\xff\xfe garbage", 20);
-    load_corrupt("text", "offset=12\n", 10);
-    load_corrupt("array", "[{\"offset\":1}]", 14);
-    load_corrupt("not_object_entry", "{\"files\":[{\"dev\":1,\"offset\":2},3]}", 34);
-    load_corrupt("nul_inside", "{\"files\":[]}\0{}", 15);
-    load_corrupt("bad_utf8", "{\"files\":[{\"path\":\"\xff\",\"offset\":1}]}", 36);
+    LOAD_CORRUPT_LIT("empty", "");
+    LOAD_CORRUPT_LIT("garbage", "\x89PNG\r\n\x1a\n\x00\x00\xff\xfe garbage");
+    LOAD_CORRUPT_LIT("text", "offset=12\n");
+    LOAD_CORRUPT_LIT("array", "[{\"offset\":1}]");
+    LOAD_CORRUPT_LIT("not_object_entry", "{\"files\":[{\"dev\":1,\"offset\":2},3]}");
+    LOAD_CORRUPT_LIT("nul_inside", "{\"files\":[]}\0{}");
+    LOAD_CORRUPT_LIT("bad_utf8", "{\"files\":[{\"path\":\"\xff\",\"offset\":1}]}");
 }
 
 /* ============================================================================= atomic ==== */
@@ -379,9 +387,10 @@ static void test_fingerprint_len_is_min_of_n_and_size(void **state)
     uint32_t len = 0;
     uint64_t fp = pt_file_fingerprint(fd, 8192, &len);
     close(fd);
-    assert_int_equal(len, 8192);
-    assert_int_equal(fp, fnv1a(big, 8192));
+    uint64_t want = fnv1a(big, 8192);
     free(big);
+    assert_int_equal(len, 8192);
+    assert_int_equal(fp, want);
 }
 
 int main(void)
@@ -392,8 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_files_load_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fingerprint_len_is_min_of_n_and_size, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fingerprint_len_is_min_of_n_and_size, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

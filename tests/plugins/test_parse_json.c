@@ -30,10 +30,50 @@ typedef struct {
 
 static const char *const ignore_keys[] = {"Type", NULL};
 
+/* What a test still holds when an assertion ends it early; the teardown frees it, so a failing
+ * test reports its failure and not a leak as well. */
+static proc_t *live_proc;
+static pt_group_t *live_groups[8];
+
+static void proc_free(proc_t *p);
+static void group_free(pt_group_t *g);
+static void track_group(pt_group_t *g, int add);
+
+static int cleanup(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        if (live_groups[i] != NULL) {
+            group_free(live_groups[i]);
+        }
+    }
+    if (live_proc != NULL) {
+        proc_free(live_proc);
+    }
+    return 0;
+}
+
+static void track_group(pt_group_t *g, int add)
+{
+    for (int i = 0; i < 8; i++) {
+        if (add ? live_groups[i] == NULL : live_groups[i] == g) {
+            live_groups[i] = add ? g : NULL;
+            return;
+        }
+    }
+}
+
+static void group_free(pt_group_t *g)
+{
+    track_group(g, 0);
+    pt_group_release(g);
+}
+
 /* Builds the processor from YAML. Returns the create() status; diagnostics stay in p->d. */
 static int proc_make(proc_t *p, const char *yaml)
 {
     memset(p, 0, sizeof(*p));
+    live_proc = p;
     p->pl = pt_plugin_find("processor_parse_json_native");
     assert_non_null(p->pl);
     char err[256];
@@ -65,6 +105,7 @@ static int proc_make(proc_t *p, const char *yaml)
 
 static void proc_free(proc_t *p)
 {
+    live_proc = NULL;
     if (p->inst.state != NULL) {
         p->pl->destroy(&p->inst);
     }
@@ -95,6 +136,7 @@ static pt_group_t *group_new(void)
     pt_group_t *g = pt_group_create(a, 4);
     assert_non_null(g);
     pt_arena_unref(a);
+    track_group(g, 1);
     return g;
 }
 
@@ -164,7 +206,7 @@ static void process_ok(proc_t *p, pt_group_t *g)
 static void test_first_level_fields(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     add_raw(g, "{\"a\":\"x\",\"n\":12,\"f\":-1.50e3,\"t\":true,\"no\":false,\"nul\":null,"
@@ -175,14 +217,14 @@ static void test_first_level_fields(void **state)
                         "a=x | n=12 | f=-1.50e3 | t=true | no=false | nul=null | "
                         "o={\"k\": [1, 2]} | arr=[ \"x\" ,{}] | e=");
     assert_int_equal(parse_errors(&p), 0);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_escapes_decoded(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     add_raw(g, "{\"msg\":\"l1\\nl2 \\\"q\\\" \\u00e9 \\ud83d\\ude00 \\/ \\\\ t\\t\","
@@ -190,14 +232,14 @@ static void test_escapes_decoded(void **state)
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "msg=l1\nl2 \"q\" \xc3\xa9 \xf0\x9f\x98\x80 / \\ t\t"
                                              " | kAy=v | raw=caf\xc3\xa9");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_whitespace_empty_object_duplicates(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     add_raw(g, "  \t{ \"a\" : \"1\" }\r ");
@@ -211,14 +253,14 @@ static void test_whitespace_empty_object_duplicates(void **state)
     /* A repeated key: the last value wins, in the first one's place. */
     assert_string_equal(show(&g->events[2]), "a=3 | b=2");
     assert_int_equal(parse_errors(&p), 0);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_many_members(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     /* 300 members: more than the processor's on-stack room, and some escaped. */
@@ -243,14 +285,14 @@ static void test_many_members(void **state)
         assert_true(pt_str_eq_c(ev->fields[i].key, k));
         assert_true(pt_str_eq_c(ev->fields[i].val, v));
     }
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_keep_source_on_success(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseSucceed: true\n");
     pt_group_t *g = group_new();
     add_raw(g, "{\"a\":\"1\"}");
@@ -260,7 +302,7 @@ static void test_keep_source_on_success(void **state)
     /* Failure with KeepingSourceWhenParseFail false (default): nothing left, dropped. */
     assert_string_equal(show(&g->events[1]), "DROPPED ");
     assert_int_equal(parse_errors(&p), 1);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseSucceed: true\nRenamedSourceKey: src\n"
@@ -270,14 +312,14 @@ static void test_keep_source_on_success(void **state)
     process_ok(&p, g);
     /* CopingRawLog only applies to failures. */
     assert_string_equal(show(&g->events[0]), "a=1 | src={\"a\":\"1\"}");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_key_equal_to_source_key(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     add_raw(g, "{\"a\":\"1\",\"content\":\"inner\",\"b\":\"2\"}");
@@ -287,7 +329,7 @@ static void test_key_equal_to_source_key(void **state)
     /* The source is overwritten where it stands, not deleted and re-added. */
     assert_string_equal(show(&g->events[0]), "content=inner | a=1 | b=2");
     assert_string_equal(show(&g->events[1]), "host=h1 | content=esc | tail=t | z=9");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
@@ -296,7 +338,7 @@ static void test_key_equal_to_source_key(void **state)
 static void test_failure_dropped_unless_other_fields(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     add_raw(g, "plain text");
@@ -308,14 +350,14 @@ static void test_failure_dropped_unless_other_fields(void **state)
     assert_string_equal(show(&g->events[2]), "DROPPED ");
     assert_int_equal(pt_group_live_events(g), 1);
     assert_int_equal(parse_errors(&p), 3);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_failure_keeps_source(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseFail: true\n");
     pt_group_t *g = group_new();
     add_raw(g, "plain text");
@@ -325,7 +367,7 @@ static void test_failure_keeps_source(void **state)
     assert_string_equal(show(&g->events[0]), "content=plain text");
     assert_string_equal(show(&g->events[1]), "host=h1 | content=[1]");
     assert_int_equal(pt_group_live_events(g), 2);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseFail: true\nRenamedSourceKey: __src__\n"
@@ -336,7 +378,7 @@ static void test_failure_keeps_source(void **state)
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "__src__=plain text | __raw_log__=plain text");
     assert_string_equal(show(&g->events[1]), "ok=1");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 
     /* CopingRawLog without KeepingSourceWhenParseFail adds nothing. */
@@ -347,17 +389,29 @@ static void test_failure_keeps_source(void **state)
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "DROPPED ");
     assert_string_equal(show(&g->events[1]), "host=h1");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_non_objects_fail(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseFail: true\n");
-    const char *bad[] = {"[1,2]", "42", "\"str\"", "null", "true", "", "   ", "{", "}",
-                         "{\"a\":1}x", "{\"a\":1}{\"b\":2}", "{\"a\"}", "{'a':1}", "{\"a\":01}"};
+    const char *bad[] = {"[1,2]",
+                         "42",
+                         "\"str\"",
+                         "null",
+                         "true",
+                         "",
+                         "   ",
+                         "{",
+                         "}",
+                         "{\"a\":1}x",
+                         "{\"a\":1}{\"b\":2}",
+                         "{\"a\"}",
+                         "{'a':1}",
+                         "{\"a\":01}"};
     size_t n = sizeof(bad) / sizeof(bad[0]);
     pt_group_t *g = group_new();
     for (size_t i = 0; i < n; i++) {
@@ -370,14 +424,14 @@ static void test_non_objects_fail(void **state)
         assert_string_equal(show(&g->events[i]), want);
     }
     assert_int_equal(parse_errors(&p), n);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_late_error_leaves_no_partial_fields(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseFail: true\n");
     pt_group_t *g = group_new();
     /* Members that would be valid fields, then a syntax error; once with few members and once
@@ -399,7 +453,7 @@ static void test_late_error_leaves_no_partial_fields(void **state)
     assert_true(pt_str_eq_c(g->events[1].fields[0].val, line));
     assert_string_equal(show(&g->events[2]), "keep=me | content={\"a\":\"1\",\"b\":tru}");
     assert_int_equal(parse_errors(&p), 3);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
@@ -408,17 +462,17 @@ static void test_late_error_leaves_no_partial_fields(void **state)
 static void test_untouched_events(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
-    add_log(g, "a", "1", "msg", "{\"x\":\"y\"}", NULL);             /* no SourceKey */
-    pt_event_t *d = add_raw(g, "{\"x\":\"y\"}");                   /* already dropped */
+    add_log(g, "a", "1", "msg", "{\"x\":\"y\"}", NULL); /* no SourceKey */
+    pt_event_t *d = add_raw(g, "{\"x\":\"y\"}");        /* already dropped */
     d->flags |= PT_EVENT_F_DROPPED;
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "a=1 | msg={\"x\":\"y\"}");
     assert_string_equal(show(&g->events[1]), "DROPPED RAW {\"x\":\"y\"}");
     assert_int_equal(parse_errors(&p), 0);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 
     /* SourceKey other than content: a raw line has no such field and stays raw. */
@@ -429,7 +483,7 @@ static void test_untouched_events(void **state)
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "RAW {\"a\":\"1\"}");
     assert_string_equal(show(&g->events[1]), "content={\"c\":\"3\"} | b=2");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
@@ -440,20 +494,20 @@ static void test_untouched_events(void **state)
 static void test_kept_source_on_success_never_overwrites(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseSucceed: true\n");
     pt_group_t *g = group_new();
     add_raw(g, "{\"content\":\"inner\",\"a\":\"1\"}");
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "content=inner | a=1");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
 static void test_kept_source_on_failure_never_overwrites(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     pt_group_t *g;
     proc_ok(&p, CFG_BASE "KeepingSourceWhenParseFail: true\nRenamedSourceKey: host\n"
                          "CopingRawLog: true\n");
@@ -461,7 +515,7 @@ static void test_kept_source_on_failure_never_overwrites(void **state)
     add_log(g, "host", "h1", "__raw_log__", "earlier", "content", "bad", NULL);
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "host=h1 | __raw_log__=earlier");
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
@@ -472,14 +526,14 @@ static void test_kept_source_on_failure_never_overwrites(void **state)
 static void test_non_utf8_bytes_in_strings_parse(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     proc_ok(&p, CFG_BASE);
     pt_group_t *g = group_new();
     add_raw(g, "{\"user\":\"Jos\xe9\",\"n\":\"1\"}");
     process_ok(&p, g);
     assert_string_equal(show(&g->events[0]), "user=Jos\xe9 | n=1");
     assert_int_equal(parse_errors(&p), 0);
-    pt_group_release(g);
+    group_free(g);
     proc_free(&p);
 }
 
@@ -488,7 +542,7 @@ static void test_non_utf8_bytes_in_strings_parse(void **state)
 static void test_config_errors(void **state)
 {
     (void)state;
-    proc_t p;
+    static proc_t p; /* static: the teardown may still need it */
     assert_int_not_equal(proc_make(&p, "Type: processor_parse_json_native\n"), 0);
     assert_non_null(strstr(pt_cfg_diag_text(&p.d), "SourceKey"));
     assert_int_equal(p.d.nerrors, 1);
@@ -507,21 +561,21 @@ static void test_config_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_first_level_fields),
-        cmocka_unit_test(test_escapes_decoded),
-        cmocka_unit_test(test_whitespace_empty_object_duplicates),
-        cmocka_unit_test(test_many_members),
-        cmocka_unit_test(test_keep_source_on_success),
-        cmocka_unit_test(test_key_equal_to_source_key),
-        cmocka_unit_test(test_failure_dropped_unless_other_fields),
-        cmocka_unit_test(test_failure_keeps_source),
-        cmocka_unit_test(test_non_objects_fail),
-        cmocka_unit_test(test_late_error_leaves_no_partial_fields),
-        cmocka_unit_test(test_untouched_events),
-        cmocka_unit_test(test_kept_source_on_success_never_overwrites),
-        cmocka_unit_test(test_kept_source_on_failure_never_overwrites),
-        cmocka_unit_test(test_non_utf8_bytes_in_strings_parse),
-        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test_teardown(test_first_level_fields, cleanup),
+        cmocka_unit_test_teardown(test_escapes_decoded, cleanup),
+        cmocka_unit_test_teardown(test_whitespace_empty_object_duplicates, cleanup),
+        cmocka_unit_test_teardown(test_many_members, cleanup),
+        cmocka_unit_test_teardown(test_keep_source_on_success, cleanup),
+        cmocka_unit_test_teardown(test_key_equal_to_source_key, cleanup),
+        cmocka_unit_test_teardown(test_failure_dropped_unless_other_fields, cleanup),
+        cmocka_unit_test_teardown(test_failure_keeps_source, cleanup),
+        cmocka_unit_test_teardown(test_non_objects_fail, cleanup),
+        cmocka_unit_test_teardown(test_late_error_leaves_no_partial_fields, cleanup),
+        cmocka_unit_test_teardown(test_untouched_events, cleanup),
+        cmocka_unit_test_teardown(test_kept_source_on_success_never_overwrites, cleanup),
+        cmocka_unit_test_teardown(test_kept_source_on_failure_never_overwrites, cleanup),
+        cmocka_unit_test_teardown(test_non_utf8_bytes_in_strings_parse, cleanup),
+        cmocka_unit_test_teardown(test_config_errors, cleanup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pt_arena_pool_purge();

@@ -9,6 +9,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +22,128 @@
 #include "config/node.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/pipeline_internal.h"
 #include "inputs/input_file/input_file_internal.h"
+
+/* ====================================================== allocator with a quarantine ===== */
+
+/* While `quarantine` is on, freed blocks are kept with a hash of their bytes instead of being
+ * returned to malloc; afterwards a block whose bytes changed was written after it was freed.
+ * This catches use-after-free the same way in normal and sanitizer builds. */
+#define HDR 16u
+
+typedef struct qrec_s {
+    struct qrec_s *next;
+    char *ptr;
+    size_t size;
+    uint64_t hash;
+} qrec_t;
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static int quarantine;
+static qrec_t *quarantined;
+
+/* When set, allocations of a payload's size on any thread but the main one fail: on workers that
+ * size is only ever a pt_payload_t (acks arrays are 64 bytes, group lists 128, buffers 256+). */
+static pthread_t main_thread;
+static atomic_int fail_payload_allocs;
+static atomic_int payload_allocs_failed;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+static void *q_malloc(size_t n)
+{
+    if (atomic_load(&fail_payload_allocs) && n == sizeof(pt_payload_t) &&
+        !pthread_equal(pthread_self(), main_thread)) {
+        atomic_fetch_add(&payload_allocs_failed, 1);
+        return NULL;
+    }
+    char *p = malloc(n + HDR);
+    if (p == NULL) {
+        return NULL;
+    }
+    memcpy(p, &n, sizeof(n));
+    return p + HDR;
+}
+
+static void q_free(void *ptr)
+{
+    if (ptr == NULL) {
+        return;
+    }
+    char *p = (char *)ptr - HDR;
+    size_t n;
+    memcpy(&n, p, sizeof(n));
+    pthread_mutex_lock(&q_lock);
+    qrec_t *q = quarantine ? malloc(sizeof(*q)) : NULL;
+    if (q != NULL) {
+        q->ptr = ptr;
+        q->size = n;
+        q->hash = hash_bytes(ptr, n);
+        q->next = quarantined;
+        quarantined = q;
+        pthread_mutex_unlock(&q_lock);
+        return;
+    }
+    pthread_mutex_unlock(&q_lock);
+    free(p);
+}
+
+static void *q_calloc(size_t c, size_t n)
+{
+    if (n != 0 && c > SIZE_MAX / n) {
+        return NULL;
+    }
+    void *p = q_malloc(c * n);
+    if (p != NULL) {
+        memset(p, 0, c * n);
+    }
+    return p;
+}
+
+static void *q_realloc(void *ptr, size_t n)
+{
+    if (ptr == NULL) {
+        return q_malloc(n);
+    }
+    size_t old;
+    memcpy(&old, (char *)ptr - HDR, sizeof(old));
+    void *np = q_malloc(n);
+    if (np == NULL) {
+        return NULL;
+    }
+    memcpy(np, ptr, old < n ? old : n);
+    q_free(ptr);
+    return np;
+}
+
+/* Ends the quarantine: frees the kept blocks and describes those written after their free
+ * ("" when none) in out. */
+static void quarantine_end(char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    pthread_mutex_lock(&q_lock);
+    quarantine = 0;
+    while (quarantined != NULL) {
+        qrec_t *q = quarantined;
+        quarantined = q->next;
+        if (hash_bytes(q->ptr, q->size) != q->hash && n + 64 < cap) {
+            n += (size_t)snprintf(out + n, cap - n, "%s%zu-byte block", n ? ", " : "", q->size);
+        }
+        free(q->ptr - HDR);
+        free(q);
+    }
+    pthread_mutex_unlock(&q_lock);
+}
 
 /* ========================================================================= helpers ====== */
 
@@ -182,6 +305,10 @@ typedef struct {
     uint64_t high_watermark;
     int nshards;
     uint64_t pushed;
+    /* 1: destroy right after stop_inputs, without a loop turn between (as the manager does
+     * when a pipeline fails to start, and on its way out). */
+    int destroy_at_once;
+    char written_after_free[512];
 } run_opts_t;
 
 /* Builds the pipeline from yaml, runs it to the end of its inputs, stops and destroys it. */
@@ -220,8 +347,16 @@ static void run_pipeline(const char *yaml, const char *name, const env_t *e, run
 
     ro->pushed = p->pushed;
     pt_pipeline_stop_inputs(p);
+    if (ro->destroy_at_once) {
+        quarantine = 1;
+    } else {
+        uv_run(&loop, UV_RUN_NOWAIT); /* the inputs' handles finish closing */
+    }
     pt_pipeline_destroy(p);
     uv_run(&loop, UV_RUN_DEFAULT); /* lets the closed handles finish */
+    if (ro->destroy_at_once) {
+        quarantine_end(ro->written_after_free, sizeof(ro->written_after_free));
+    }
     assert_int_equal(uv_loop_close(&loop), 0);
     assert_int_equal(dr.timed_out, 0);
     assert_int_equal(dr.done, 1);
@@ -307,7 +442,7 @@ static void test_lines_arrive_in_order(void **state)
     env_make(&e);
     const unsigned n = 20000;
     size_t size = write_lines(e.in_file, 0, n, 40);
-    run_opts_t ro = {8u << 20, 2, 0};
+    run_opts_t ro = {8u << 20, 2, 0, 0, ""};
     run_pipeline(yaml_file_to_file(&e, NULL, NULL, 1), "p_order", &e, &ro);
     assert_true(ro.pushed >= 1);
 
@@ -340,7 +475,7 @@ static void test_backpressure_complete_and_ordered(void **state)
     const unsigned n = 100000;
     size_t size = write_lines(e.in_file, 0, n, 70);
     assert_true(size > (8u << 20));
-    run_opts_t ro = {65536, 2, 0};
+    run_opts_t ro = {65536, 2, 0, 0, ""};
     run_pipeline(yaml_file_to_file(&e, NULL, NULL, 0), "p_bp", &e, &ro);
     /* Each group is one read of up to 448 KiB. */
     assert_true(ro.pushed >= size / (448u * 1024u));
@@ -386,7 +521,7 @@ static void test_long_lines_and_last_line(void **state)
     struct stat st;
     assert_int_equal(stat(e.in_file, &st), 0);
 
-    run_opts_t ro = {8u << 20, 2, 0};
+    run_opts_t ro = {8u << 20, 2, 0, 0, ""};
     run_pipeline(yaml_file_to_file(&e, "    MaxLineBytes: 1024\n", NULL, 0), "p_long", &e, &ro);
 
     size_t len;
@@ -416,7 +551,7 @@ static void test_restart_resumes_at_checkpoint(void **state)
     env_t e;
     env_make(&e);
     size_t size1 = write_lines(e.in_file, 0, 1000, 10);
-    run_opts_t ro = {8u << 20, 1, 0};
+    run_opts_t ro = {8u << 20, 1, 0, 0, ""};
     run_pipeline(yaml_file_to_file(&e, NULL, NULL, 0), "p_restart", &e, &ro);
     check_checkpoint(&e, "p_restart", size1);
 
@@ -451,12 +586,13 @@ static void test_parse_json_in_pipeline(void **state)
     char buf[128];
     size_t size = 0;
     for (unsigned i = 0; i < 3000; i++) {
-        int n = i % 100 == 99 ? snprintf(buf, sizeof(buf), "not json %u\n", i)
-                              : snprintf(buf, sizeof(buf), "{\"seq\":%u,\"msg\":\"m\\t%u\"}\n", i, i);
+        int n = i % 100 == 99
+                    ? snprintf(buf, sizeof(buf), "not json %u\n", i)
+                    : snprintf(buf, sizeof(buf), "{\"seq\":%u,\"msg\":\"m\\t%u\"}\n", i, i);
         append_file(e.in_file, buf, (size_t)n);
         size += (size_t)n;
     }
-    run_opts_t ro = {8u << 20, 2, 0};
+    run_opts_t ro = {8u << 20, 2, 0, 0, ""};
     run_pipeline(yaml_file_to_file(&e, NULL,
                                    "processors:\n"
                                    "  - Type: processor_parse_json_native\n"
@@ -483,14 +619,78 @@ static void test_parse_json_in_pipeline(void **state)
     rm_rf(e.dir);
 }
 
+/* pt_pipeline_destroy may follow pt_pipeline_stop_inputs at once (core/manager.c does so when
+ * a start fails and when it leaves its loop): whatever the inputs closed in stop must not be
+ * touched by libuv's close callbacks after destroy freed it. */
+static void test_destroy_right_after_stop(void **state)
+{
+    (void)state;
+    env_t e;
+    env_make(&e);
+    size_t size = write_lines(e.in_file, 0, 100, 10);
+    run_opts_t ro = {8u << 20, 1, 0, 1, ""};
+    run_pipeline(yaml_file_to_file(&e, NULL, NULL, 0), "p_atonce", &e, &ro);
+    check_checkpoint(&e, "p_atonce", size);
+    rm_rf(e.dir);
+    if (ro.written_after_free[0] != '\0') {
+        fail_msg("written after free: %s", ro.written_after_free);
+    }
+}
+
+/* At-least-once under memory pressure: when the payload for the only flusher cannot be
+ * allocated, the batch is dropped and counted -- but its acks must say so (a negative status),
+ * so that input_file keeps its checkpoint before that data and reads it again after a restart.
+ * The second run, with memory back, must deliver every line. */
+static void test_dropped_batch_is_not_committed(void **state)
+{
+    (void)state;
+    env_t e;
+    env_make(&e);
+    size_t size = write_lines(e.in_file, 0, 100, 10);
+    run_opts_t ro = {8u << 20, 1, 0, 0, ""};
+    atomic_store(&payload_allocs_failed, 0);
+    atomic_store(&fail_payload_allocs, 1);
+    run_pipeline(yaml_file_to_file(&e, NULL, NULL, 0), "p_oom", &e, &ro);
+    atomic_store(&fail_payload_allocs, 0);
+    assert_true(atomic_load(&payload_allocs_failed) >= 1);
+    size_t len;
+    char *out = read_all(e.out_file, &len);
+    free(out);
+    assert_int_equal(len, 0); /* nothing was delivered */
+
+    pt_ckpt_t c;
+    assert_int_equal(pt_ckpt_load(&c, e.data_dir, "p_oom", "test"), 0);
+    uint64_t committed = c.n == 1 ? c.v[0].offset : UINT64_MAX;
+    pt_ckpt_free(&c);
+
+    run_pipeline(yaml_file_to_file(&e, NULL, NULL, 0), "p_oom", &e, &ro);
+    out = read_all(e.out_file, &len);
+    unsigned lines = 0;
+    for (size_t i = 0; i < len; i++) {
+        lines += out[i] == '\n';
+    }
+    free(out);
+    rm_rf(e.dir);
+    assert_int_equal(committed, 0);
+    assert_int_equal(lines, 100);
+    (void)size;
+}
+
 int main(void)
 {
+    main_thread = pthread_self();
+    /* Installed before any petrel call, as pt_replace_allocator requires. */
+    if (pt_replace_allocator(q_malloc, q_realloc, q_calloc, q_free) != 0) {
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_arrive_in_order),
         cmocka_unit_test(test_backpressure_complete_and_ordered),
         cmocka_unit_test(test_long_lines_and_last_line),
         cmocka_unit_test(test_restart_resumes_at_checkpoint),
         cmocka_unit_test(test_parse_json_in_pipeline),
+        cmocka_unit_test(test_dropped_batch_is_not_committed),
+        cmocka_unit_test(test_destroy_right_after_stop),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -361,14 +362,22 @@ static void test_destroy_completes_pending(void **state)
     assert_int_equal(atomic_load(&C.calls[1]), 0);
 }
 
-/* Another token's wake-up (or acker_drain's own re-check of the list) can run the callback of a
- * token whose releasing thread has queued it but not yet called uv_async_send. The owner then
- * sees every callback, and -- as input_file does once its pipeline is drained -- destroys the
- * acker. When the releasing thread goes on, it must not touch the acker any more. */
+/* A releasing thread queues its token and wakes the loop under the acker's lock. If it is held
+ * inside uv_async_send, the owner -- which may destroy its acker as soon as every callback came
+ * back, as input_file does once its pipeline is drained -- must not free the acker before that
+ * call returns: pt_acker_destroy waits for the lock. */
 static void *stalled_releaser(void *arg)
 {
     stall_next_send = 1;
     pt_ack_release(arg, 0);
+    return NULL;
+}
+
+static void *release_send_later(void *arg)
+{
+    (void)arg;
+    usleep(200 * 1000);
+    sem_post(&send_go);
     return NULL;
 }
 
@@ -383,24 +392,20 @@ static void test_release_does_not_touch_destroyed_acker(void **state)
     sem_init(&send_go, 0, 0);
     atomic_store(&send_on_freed, 0);
 
-    /* T: the token whose last release is held between queueing and waking the loop. */
     C.tok[0] = pt_ack_create(k, on_ack, &C.owner_tag, (void *)1, 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, stalled_releaser, C.tok[0]), 0);
     sem_wait(&send_stalled);
-    /* U: an ordinary token released on the loop thread wakes the loop; the drain takes both. */
-    C.tok[1] = pt_ack_create(k, on_ack, &C.owner_tag, (void *)2, 1);
-    pt_ack_release(C.tok[1], 0);
-    run_until(&loop, &C.total, 2);
-    assert_int_equal(atomic_load(&C.total), 2);
-    assert_int_equal(atomic_load(&C.calls[0]), 1);
-
-    /* Every callback came back: the owner is entitled to destroy its acker. */
+    /* The releaser is now inside uv_async_send. Let it go on only in 200 ms, and destroy the
+     * acker meanwhile: destroy must wait, deliver the token, and only then free. */
+    pthread_t go;
+    assert_int_equal(pthread_create(&go, NULL, release_send_later, NULL), 0);
     quarantine = 1;
     pt_acker_destroy(k);
+    assert_int_equal(atomic_load(&C.calls[0]), 1);
     uv_run(&loop, UV_RUN_DEFAULT);
-    sem_post(&send_go);
     assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(pthread_join(go, NULL), 0);
     assert_int_equal(uv_loop_close(&loop), 0);
     int touched = atomic_load(&send_on_freed);
     quarantine_release();

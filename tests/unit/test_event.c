@@ -232,9 +232,9 @@ static void test_fields_order(void **state)
     char *buf = pt_arena_alloc(g->arena, 200 * 8);
     for (int i = 0; i < 200; i++) {
         int n = snprintf(buf + i * 8, 8, "f%d", i);
-        assert_int_equal(pt_event_append(g, ev2, pt_str(buf + i * 8, (size_t)n),
-                                         pt_str(buf + i * 8, (size_t)n)),
-                         0);
+        assert_int_equal(
+            pt_event_append(g, ev2, pt_str(buf + i * 8, (size_t)n), pt_str(buf + i * 8, (size_t)n)),
+            0);
     }
     assert_int_equal(ev2->nfields, 200);
     for (int i = 0; i < 200; i++) {
@@ -311,8 +311,7 @@ static void test_out_of_memory_leaves_state(void **state)
     exhaust_block(g->arena);
     fail_allocs = 1;
     /* Field array full (4 of 4): the append needs to grow it. */
-    assert_int_equal(pt_event_append(g, &g->events[0], PT_STR_LIT("x"), PT_STR_LIT("y")),
-                     -ENOMEM);
+    assert_int_equal(pt_event_append(g, &g->events[0], PT_STR_LIT("x"), PT_STR_LIT("y")), -ENOMEM);
     assert_int_equal(g->events[0].nfields, 4);
     assert_int_equal(pt_event_set(g, &g->events[0], PT_STR_LIT("x"), PT_STR_LIT("y")), -ENOMEM);
     assert_int_equal(g->events[0].nfields, 4);
@@ -423,9 +422,10 @@ static void test_json_tags_truncated_metric(void **state)
     ev->flags = PT_EVENT_F_TRUNCATED;
     ev->time_ns = 2000000000LL;
     assert_int_equal(pt_event_write_json(&fx->out, g, ev), 0);
-    assert_string_equal(out_str(fx),
-                        "{\"__time__\":2,\"content\":\"cut\",\"__truncated__\":\"true\","
-                        "\"__tag__:__path__\":\"/var/log/a \\\"b\\\".log\",\"__tag__:host\":\"h1\"}\n");
+    assert_string_equal(
+        out_str(fx),
+        "{\"__time__\":2,\"content\":\"cut\",\"__truncated__\":\"true\","
+        "\"__tag__:__path__\":\"/var/log/a \\\"b\\\".log\",\"__tag__:host\":\"h1\"}\n");
 
     pt_buf_free(&fx->out);
     pt_event_t *m = pt_group_add_event(g, PT_EVENT_METRIC);

@@ -904,6 +904,47 @@ static void test_large_body(void **state)
     fx_stop(&fx);
 }
 
+static void test_pipeline_backpressure(void **state)
+{
+    fx_t fx;
+    tc_client_t c;
+    size_t total = 32u * 1024 * 1024;
+    size_t sent = 0;
+    char junk[65536];
+    uint64_t end;
+    (void)state;
+
+    fx_start(&fx, "t_backpressure");
+    fx.mode = MODE_HOLD;
+    assert_int_equal(tc_connect(&c, &fx.loop, fx.port), 0);
+    assert_int_equal(tc_send(&c, "GET /held HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    tc_spin(&fx.loop, 20);
+    assert_non_null(fx.held);
+
+    /* While the request is held, the server keeps at most 64 KiB of what follows and then
+     * stops reading, so a flood stalls in the socket buffers instead of in our memory. */
+    memset(junk, 'j', sizeof(junk));
+    end = tc_now_ms() + 1000;
+    while (sent < total && tc_now_ms() < end) {
+        ssize_t n = send(c.fd, junk, sizeof(junk), MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += (size_t)n;
+        } else {
+            uv_run(&fx.loop, UV_RUN_NOWAIT);
+            poll(NULL, 0, 1);
+        }
+    }
+    assert_true(sent < total);
+
+    /* Answering resumes parsing: the flood is garbage, so 400 and close after the answer. */
+    assert_int_equal(pt_http_respond(fx.held, 200, NULL, NULL, 0, "ok", 2), 0);
+    fx.held = NULL;
+    expect_response(&c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    expect_response(&c, R400);
+    tc_close(&c);
+    fx_stop(&fx);
+}
+
 /* ---- the feed hook ------------------------------------------------------------------------ */
 
 static void on_feed_request(pt_http_req_t *req, void *ud)
@@ -1010,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_close_with_pending),
         cmocka_unit_test(test_large_body),
+        cmocka_unit_test(test_pipeline_backpressure),
         cmocka_unit_test(test_feed_hook),
         cmocka_unit_test(test_feed_edge_cases),
     };

@@ -37,8 +37,8 @@ static int load_list(void **state)
     nnames = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
         char name[128];
-        if (strncmp(line, "PT_PLUGIN(", 10) == 0 && sscanf(line + 10, "%127[a-z0-9_])", name) == 1 &&
-            nnames < MAX_PLUGINS) {
+        if (strncmp(line, "PT_PLUGIN(", 10) == 0 &&
+            sscanf(line + 10, "%127[a-z0-9_])", name) == 1 && nnames < MAX_PLUGINS) {
             snprintf(names[nnames++], sizeof(names[0]), "%s", name);
         }
     }
@@ -108,15 +108,16 @@ static void test_at_enumerates_exactly(void **state)
 static void test_unavailable_and_unknown(void **state)
 {
     (void)state;
-    const char *unavailable[] = {"flusher_sls",     "service_otlp",  "flusher_kafka_v2",
-                                 "processor_spl",   "flusher_otlp",  "flusher_http",
-                                 "input_container_stdio", "processor_parse_regex_native"};
+    const char *unavailable[] = {
+        "flusher_sls",  "service_otlp", "flusher_kafka_v2",      "processor_spl",
+        "flusher_otlp", "flusher_http", "input_container_stdio", "processor_parse_regex_native"};
     for (size_t i = 0; i < sizeof(unavailable) / sizeof(unavailable[0]); i++) {
         assert_null(pt_plugin_find(unavailable[i]));
         assert_int_equal(pt_plugin_is_known_unavailable(unavailable[i]), 1);
     }
-    const char *unknown[] = {"", "flusher_nope", "input_File", "INPUT_FILE", "input_file ",
-                             "flusher_sl", "flusher_slsx", "processor_parse_json"};
+    const char *unknown[] = {
+        "",           "flusher_nope", "input_File",          "INPUT_FILE", "input_file ",
+        "flusher_sl", "flusher_slsx", "processor_parse_json"};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         assert_null(pt_plugin_find(unknown[i]));
         assert_int_equal(pt_plugin_is_known_unavailable(unknown[i]), 0);
