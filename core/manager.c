@@ -166,14 +166,17 @@ static void unlink_running(manager_t *m, pt_pipeline_t *p)
     }
 }
 
+static void retire(manager_t *m, pt_pipeline_t *old, pt_pipeline_t *successor);
+
 static int start_pipeline(manager_t *m, pt_pipeline_t *p)
 {
     int rc = pt_pipeline_start(p, m->loop);
     if (rc != 0) {
         pt_log_error("pipeline %s failed to start: %s", p->name, pt_strerror(rc));
-        pt_pipeline_stop_inputs(p);
-        /* Nothing was pushed if start failed before inputs ran; destroy now. */
-        if (pt_pipeline_drained(p)) {
+        if (p->state == PT_PIPE_RUNNING) {
+            /* Some inputs ran: drain what they pushed like any retired pipeline. */
+            retire(m, p, NULL);
+        } else {
             pt_pipeline_destroy(p);
         }
         return rc;
@@ -181,6 +184,36 @@ static int start_pipeline(manager_t *m, pt_pipeline_t *p)
     p->next = m->running;
     m->running = p;
     return 0;
+}
+
+/* The new version of a pipeline built but failed to start (e.g. its output directory is not
+ * writable). The old version was already stopped, so rebuild it from the text it was built from
+ * and run it again: a bad config never leaves a pipeline dead. */
+static void restore_previous(manager_t *m, pt_pipeline_t *old, uint64_t failed_hash)
+{
+    pt_node_err_t err;
+    pt_node_t *tree = pt_node_parse_string_ex(old->source.data ? old->source.data : "",
+                                              old->source.len, &err);
+    pt_cfg_diag_t d;
+    pt_cfg_diag_init(&d, old->file, old->name);
+    pt_pipeline_t *np = NULL;
+    if (tree != NULL) {
+        np = pt_pipeline_build_tree(tree, old->file, old->name, &m->popts, &d);
+    }
+    pt_cfg_diag_free(&d);
+    if (np == NULL) {
+        pt_log_error("pipeline %s: the previous version could not be rebuilt; it stays stopped "
+                     "until its config is fixed", old->name);
+        return;
+    }
+    /* Keep the failed file's hash so the poll does not retry it every second; an edit (or
+     * SIGHUP) does. Keep the old text as the one to restore. */
+    np->content_hash = failed_hash;
+    pt_buf_free(&np->source);
+    pt_buf_append(&np->source, old->source.data, old->source.len);
+    if (start_pipeline(m, np) == 0) {
+        pt_log_warn("pipeline %s: running the previous version again", old->name);
+    }
 }
 
 static void retire(manager_t *m, pt_pipeline_t *old, pt_pipeline_t *successor)
@@ -301,8 +334,8 @@ static int reload(manager_t *m, int initial)
         if (cur != NULL) {
             pt_log_info("pipeline %s changed; replacing it once the old version drains", name);
             retire(m, cur, np);
-        } else {
-            start_pipeline(m, np);
+        } else if (start_pipeline(m, np) != 0 && !initial) {
+            pt_counter_add(m->m_reload_fail, 1);
         }
     }
     /* Pipelines whose file went away stop. */
@@ -358,8 +391,13 @@ static void on_tick(uv_timer_t *t)
             }
             pt_pipeline_flush_state(r->old);
             pt_pipeline_t *succ = r->successor;
+            uint64_t succ_hash = succ->content_hash;
             r->successor = NULL;
-            start_pipeline(m, succ);
+            if (start_pipeline(m, succ) != 0) {
+                pt_counter_add(m->m_reload_fail, 1);
+                pt_log_error("pipeline %s: the new version failed to start", r->old->name);
+                restore_previous(m, r->old, succ_hash);
+            }
         }
         if (drained && r->successor == NULL) {
             *pr = r->next;

@@ -200,16 +200,22 @@ static const pt_node_t *pipeline_root(const pt_node_t *tree)
     return tree;
 }
 
-static uint64_t hash_file(const char *file)
+/* Reads the config file into p->source and returns its FNV-1a hash (0 if unreadable). The text
+ * is kept so that a version that fails to start can be replaced by the previous one. */
+static uint64_t read_source(pt_pipeline_t *p, const char *file)
 {
     FILE *f = fopen(file, "rb");
     uint64_t h = 1469598103934665603ull;
     if (f == NULL) {
         return 0;
     }
-    int c;
-    while ((c = getc(f)) != EOF) {
-        h = (h ^ (uint64_t)c) * 1099511628211ull;
+    char tmp[4096];
+    size_t r;
+    while ((r = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        pt_buf_append(&p->source, tmp, r);
+        for (size_t i = 0; i < r; i++) {
+            h = (h ^ (uint8_t)tmp[i]) * 1099511628211ull;
+        }
     }
     fclose(f);
     return h;
@@ -240,7 +246,7 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
     if (p->name == NULL || p->file == NULL) {
         goto fail;
     }
-    p->content_hash = hash_file(file);
+    p->content_hash = read_source(p, file);
     const pt_node_t *root = pipeline_root(tree);
     if (root->type != PT_NODE_MAP) {
         pt_cfg_error(d, root->line, NULL, "a pipeline config must be a map, got %s",
@@ -438,6 +444,7 @@ void pt_pipeline_destroy(pt_pipeline_t *p)
     pt_plugin_counter_free(p->m_groups_in);
     pt_plugin_counter_free(p->m_events_dropped);
     pt_node_free(p->tree);
+    pt_buf_free(&p->source);
     pt_free(p->name);
     pt_free(p->file);
     pt_free(p);

@@ -47,6 +47,7 @@ struct pt_pipeline_s {
     int priority;
     int state;
     uint64_t content_hash;
+    pt_buf_t source; /* the config text this version was built from (to restore it) */
 
     pt_plugin_inst_t *inputs;
     int ninputs;
