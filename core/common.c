@@ -29,6 +29,8 @@ const char *pt_strerror(int err)
         return "declined";
     case PT_DONE:
         return "done";
+    case PT_RETRY:
+        return "retryable failure";
     default:
         return strerror(err < 0 ? -err : err);
     }

@@ -13,6 +13,7 @@
 #define PT_AGAIN (-10001)    /* full: try again later (backpressure) */
 #define PT_DECLINED (-10002) /* not mine */
 #define PT_DONE (-10003)     /* taken: completion comes by callback */
+#define PT_RETRY (-10004)    /* a send failed in a way worth retrying (network, 429, 503, ...) */
 
 #define PT_API __attribute__((visibility("default")))
 #define PT_UNUSED(x) ((void)(x))

@@ -26,18 +26,46 @@ static void flushers_on_sender(void *arg)
     uv_loop_t *loop = pt_sender_loop();
     for (int i = 0; i < c->p->nflushers; i++) {
         pt_plugin_inst_t *f = &c->p->flushers[i];
+        pt_flusher_rt_t *rt = &c->p->frt[i];
         if (c->stop) {
+            /* The flusher stops first: it completes (or fails) what it has in flight, which the
+             * delivery layer spools; then the delivery layer closes. */
+            if (rt->dl != NULL) {
+                pt_delivery_spool_all(rt->dl);
+            }
             if (f->plugin->stop != NULL) {
                 f->plugin->stop(f);
             }
-        } else if (f->plugin->start != NULL) {
-            int rc = f->plugin->start(f, loop);
-            if (rc != 0) {
-                pt_log_error("[%s] cannot start: %s", f->id, pt_strerror(rc));
-                c->rc = rc;
+            if (rt->dl != NULL) {
+                pt_delivery_destroy(rt->dl);
+                rt->dl = NULL;
             }
+            continue;
+        }
+        int rc = f->plugin->start != NULL ? f->plugin->start(f, loop) : 0;
+        if (rc == 0 && f->plugin->delivery_offset != 0) {
+            rc = pt_delivery_create(f, rt, loop, &rt->dl);
+        }
+        if (rc != 0) {
+            pt_log_error("[%s] cannot start: %s", f->id, pt_strerror(rc));
+            c->rc = rc;
         }
     }
+}
+
+static void spool_all_on_sender(void *arg)
+{
+    pt_pipeline_t *p = arg;
+    for (int i = 0; i < p->nflushers; i++) {
+        if (p->frt[i].dl != NULL) {
+            pt_delivery_spool_all(p->frt[i].dl);
+        }
+    }
+}
+
+void pt_pipeline_spool_all(pt_pipeline_t *p)
+{
+    pt_sender_call(spool_all_on_sender, p);
 }
 
 void pt_pipeline_stop_flushers(pt_pipeline_t *p)
@@ -261,6 +289,10 @@ uint64_t pt_pipeline_flush_due(pt_shard_t *s, uint64_t now, int force)
 int pt_pipeline_sender_full(pt_pipeline_t *p)
 {
     for (int i = 0; i < p->nflushers; i++) {
+        if (atomic_load_explicit(&p->frt[i].spool_full, memory_order_relaxed)) {
+            atomic_store(&p->sender_blocked, 1);
+            return 1;
+        }
         if (atomic_load_explicit(&p->frt[i].inflight_bytes, memory_order_relaxed) >=
             p->frt[i].cap_bytes) {
             atomic_store(&p->sender_blocked, 1);
@@ -360,11 +392,53 @@ void pt_payload_discard(pt_payload_t *pl, int status)
     pt_pool_put(&payload_pool, pl);
 }
 
+pt_payload_t *pt_payload_alloc(pt_plugin_inst_t *f)
+{
+    pt_payload_t *pl = pt_pool_get(&payload_pool);
+    if (pl != NULL) {
+        memset(pl, 0, sizeof(*pl));
+        pl->flusher = f;
+    }
+    return pl;
+}
+
+void pt_payload_release_acks(pt_payload_t *pl, int status)
+{
+    for (uint32_t i = 0; i < pl->nacks; i++) {
+        pt_ack_release(pl->acks[i], status);
+    }
+    pl->nacks = 0;
+}
+
+void pt_payload_free(pt_payload_t *pl)
+{
+    pt_payload_discard(pl, 0);
+}
+
+void pt_payload_left_memory(pt_payload_t *pl)
+{
+    pt_plugin_inst_t *f = pl->flusher;
+    pt_pipeline_t *p = f->pipeline;
+    pt_flusher_rt_t *rt = &p->frt[f - p->flushers];
+    if (pl->from_spool) {
+        return;
+    }
+    atomic_fetch_sub(&rt->inflight_bytes, pl->data.len);
+    if (atomic_load(&p->sender_blocked)) {
+        atomic_store(&p->sender_blocked, 0);
+        pt_sched_kick();
+    }
+}
+
 void pt_payload_done(pt_payload_t *pl, int status)
 {
     pt_plugin_inst_t *f = pl->flusher;
     pt_pipeline_t *p = f->pipeline;
     pt_flusher_rt_t *rt = &p->frt[f - p->flushers];
+    if (rt->dl != NULL) {
+        pt_delivery_done(rt->dl, pl, status);
+        return;
+    }
     if (status == 0) {
         pt_counter_add(f->m.events_out, pl->nevents);
         pt_counter_add(f->m.bytes_out, pl->data.len);

@@ -242,6 +242,7 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
     }
     p->tree = tree;
     p->name = pt_strdup(name);
+    p->data_dir = o->data_dir;
     p->file = pt_strdup(file);
     if (p->name == NULL || p->file == NULL) {
         goto fail;

@@ -28,10 +28,14 @@ typedef struct pt_shard_s {
     uint32_t nopen; /* open batches with at least one group */
 } pt_shard_t;
 
+typedef struct pt_delivery_s pt_delivery_t;
+
 /* Per-flusher sender accounting. */
 typedef struct pt_flusher_rt_s {
     atomic_uint_fast64_t inflight_bytes;
     uint64_t cap_bytes;
+    pt_delivery_t *dl; /* spool + retries (network flushers); sender loop only */
+    atomic_int spool_full; /* the spool is at its cap: hold intake */
 } pt_flusher_rt_t;
 
 typedef enum {
@@ -43,6 +47,7 @@ typedef enum {
 struct pt_pipeline_s {
     char *name;
     char *file;
+    const char *data_dir;
     pt_node_t *tree; /* owns every NODE-typed config value */
     int priority;
     int state;
@@ -158,6 +163,29 @@ void pt_sender_submit(pt_payload_t *p);
 /* Runs fn(arg) on the sender loop and waits for it. Not from the sender thread itself. */
 void pt_sender_call(void (*fn)(void *), void *arg);
 uv_loop_t *pt_sender_loop(void);
+
+/* ---- delivery: spool, retries, dead letters (core/delivery.c); sender loop only --------- */
+
+int pt_delivery_create(pt_plugin_inst_t *f, pt_flusher_rt_t *rt, uv_loop_t *loop,
+                       pt_delivery_t **out);
+/* Spools what is still in memory, closes timers; frees itself once they are closed. */
+void pt_delivery_destroy(pt_delivery_t *d);
+void pt_delivery_submit(pt_delivery_t *d, pt_payload_t *p);
+void pt_delivery_done(pt_delivery_t *d, pt_payload_t *p, int status);
+/* Shutdown: write every payload held in memory (queued or in flight) to the spool so its acks
+ * can be released before the process exits. */
+void pt_delivery_spool_all(pt_delivery_t *d);
+/* Spools everything of every flusher of p that has a delivery layer (input thread; blocks on a
+ * call to the sender loop). */
+void pt_pipeline_spool_all(pt_pipeline_t *p);
+
+/* Payload helpers for the delivery layer (core/pipeline.c). */
+pt_payload_t *pt_payload_alloc(pt_plugin_inst_t *f);
+void pt_payload_release_acks(pt_payload_t *p, int status);
+/* Frees a payload that the delivery layer has finished with (acks already released). */
+void pt_payload_free(pt_payload_t *p);
+/* Memory accounting: the payload's bytes left the flusher's in-memory queue. */
+void pt_payload_left_memory(pt_payload_t *p);
 
 /* Frees the object pools' free lists (shutdown). */
 void pt_pipeline_pools_purge(void);

@@ -81,7 +81,56 @@ struct pt_payload_s {
     uint64_t enqueued_ns;
     void *user; /* flusher's own per-request state */
     pt_payload_t *next;
+    /* Set by send() before completing with PT_RETRY / a permanent error (delivery layer). */
+    uint32_t retry_after_ms; /* the destination's Retry-After, 0 if none */
+    uint8_t throttled;       /* the destination asked to slow down (429, 503, RESOURCE_EXHAUSTED) */
+    char reason[120];        /* why it failed, for logs and the dead-letter index */
+    /* Owned by the delivery layer. */
+    uint8_t from_spool;     /* re-read from the spool: no acks, the spool record is the truth */
+    uint8_t acks_released;  /* the data is in the spool; acks were already released */
+    uint64_t spool_seg;
+    uint64_t spool_off;
+    uint32_t spool_idx;
+    uint32_t attempts;
 };
+
+/* Delivery options of network flushers: spool, retries, concurrency. A flusher that sets
+ * delivery_offset in its descriptor embeds this struct in its config (its map includes
+ * PT_DELIVERY_CONFIG_FIELDS) and gets the spool, backoff and dead-letter handling of
+ * core/delivery.c: its send() then completes with 0, PT_RETRY or a permanent error. */
+typedef struct pt_delivery_conf_s {
+    char *spool_mode;   /* on_failure | always */
+    int64_t spool_max_bytes;
+    char *spool_fsync;  /* batch | interval */
+    int drop_oldest;
+    int64_t retry_initial_ms;
+    int64_t retry_max_ms;
+    int64_t concurrency;
+} pt_delivery_conf_t;
+
+#define PT_DELIVERY_CONFIG_FIELDS(type, member)                                                \
+    {"Spool", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL, "Disk buffer of this flusher"},    \
+    {"Spool.Mode", PT_CFG_STRING, "on_failure", 0, 0, "on_failure|always", 0,                   \
+     offsetof(type, member.spool_mode), NULL,                                                   \
+     "on_failure: spool when a send fails, while the destination backs off and at shutdown; "   \
+     "always: write ahead, acknowledge once spooled"},                                          \
+    {"Spool.MaxBytes", PT_CFG_INT, "268435456", 1048576, 1099511627776.0, NULL, PT_CFG_BOUNDED, \
+     offsetof(type, member.spool_max_bytes), NULL,                                              \
+     "Spool size cap; at the cap intake is held back (inputs pause, OTLP answers 503)"},        \
+    {"Spool.Fsync", PT_CFG_STRING, "batch", 0, 0, "batch|interval", 0,                          \
+     offsetof(type, member.spool_fsync), NULL,                                                  \
+     "batch: fsync before acknowledging; interval: fsync at most every 500 ms"},                \
+    {"Spool.DropOldest", PT_CFG_BOOL, "false", 0, 0, NULL, 0, offsetof(type, member.drop_oldest), \
+     NULL, "At the cap, delete the oldest spooled data instead of holding intake (loss)"},      \
+    {"Retry", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL, "Retry backoff"},                  \
+    {"Retry.InitialDelayMs", PT_CFG_INT, "1000", 1, 3600000, NULL, PT_CFG_BOUNDED,              \
+     offsetof(type, member.retry_initial_ms), NULL,                                             \
+     "First backoff delay; doubles per failure, with full jitter"},                             \
+    {"Retry.MaxDelayMs", PT_CFG_INT, "30000", 1, 3600000, NULL, PT_CFG_BOUNDED,                 \
+     offsetof(type, member.retry_max_ms), NULL, "Backoff cap"},                                 \
+    {"Concurrency", PT_CFG_INT, "4", 1, 256, NULL, PT_CFG_BOUNDED,                              \
+     offsetof(type, member.concurrency), NULL,                                                  \
+     "Most requests in flight; adapts down on throttling and back up on success"}
 
 struct pt_plugin_s {
     const char *name;
@@ -122,6 +171,8 @@ struct pt_plugin_s {
      * synchronously or later on that loop. */
     int (*serialize)(pt_plugin_inst_t *inst, const pt_batch_t *b, pt_payload_t *p);
     int (*send)(pt_plugin_inst_t *inst, pt_payload_t *p);
+    /* Network flushers: offsetof(config struct, its pt_delivery_conf_t) + 1; 0 for none. */
+    size_t delivery_offset;
 };
 
 /* Every aggregator's config struct starts with this: the batch limits the core applies. */

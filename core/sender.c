@@ -52,6 +52,11 @@ static void on_wakeup(uv_async_t *h)
             list = p->next;
             p->next = NULL;
             pt_plugin_inst_t *f = p->flusher;
+            pt_flusher_rt_t *rt = &f->pipeline->frt[f - f->pipeline->flushers];
+            if (rt->dl != NULL) {
+                pt_delivery_submit(rt->dl, p);
+                continue;
+            }
             int rc = f->plugin->send(f, p);
             if (rc != 0 && rc != PT_DONE) {
                 /* A send that fails at once never calls back: complete it here. */
