@@ -20,7 +20,7 @@ static const char *const unavailable[] = {
     "service_otlp", "input_container_stdio", "input_prometheus", "input_host_meta",
     "input_ebpf_file_security", "input_ebpf_network_observer", "input_journal", "input_syslog",
     "processor_parse_regex_native", "processor_parse_delimiter_native",
-    "processor_parse_timestamp_native", "processor_filter_regex_native",
+    "processor_parse_timestamp_native",
     "processor_timestamp_filter_native", "processor_desensitize_native", "processor_spl",
     "processor_add_fields", "processor_drop", "processor_rename", "processor_json",
     "processor_regex", "processor_split_log_string", "aggregator_opentelemetry",
