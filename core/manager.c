@@ -40,7 +40,9 @@ typedef struct {
     uv_fs_event_t dir_watch;
     int dir_watching;
     int shutting_down;
+    int spooled_at_shutdown;
     uint64_t shutdown_deadline;
+    uint64_t shutdown_spool_at;
     int exit_code;
     pt_admin_t *admin;
     pt_counter_t *m_reload_ok;
@@ -362,8 +364,11 @@ static void begin_shutdown(manager_t *m, const char *why)
     pt_log_info("%s: stopping intake and draining (up to %lld ms)", why,
                 (long long)m->o->agent->shutdown_timeout_ms);
     m->shutting_down = 1;
-    m->shutdown_deadline =
-        pt_now_mono_ns() + (uint64_t)m->o->agent->shutdown_timeout_ms * 1000000ull;
+    uint64_t now = pt_now_mono_ns();
+    m->shutdown_deadline = now + (uint64_t)m->o->agent->shutdown_timeout_ms * 1000000ull;
+    /* Try to deliver for the first 60% of the grace period, then write what is still in memory
+     * to the spools so its acks (and the checkpoints) complete before the deadline. */
+    m->shutdown_spool_at = now + (uint64_t)m->o->agent->shutdown_timeout_ms * 600000ull;
     while (m->running != NULL) {
         retire(m, m->running, NULL);
     }
@@ -420,6 +425,14 @@ static void on_tick(uv_timer_t *t)
         if (done) {
             pt_log_info("oneshot: every input read to its end and acknowledged");
             begin_shutdown(m, "oneshot done");
+        }
+    }
+    if (m->shutting_down && !m->spooled_at_shutdown && now >= m->shutdown_spool_at) {
+        m->spooled_at_shutdown = 1;
+        for (retiring_t *r = m->retiring; r != NULL; r = r->next) {
+            if (!pt_pipeline_drained(r->old)) {
+                pt_pipeline_spool_all(r->old);
+            }
         }
     }
     if (m->shutting_down) {

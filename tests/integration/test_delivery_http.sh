@@ -170,6 +170,25 @@ s=set(int(json.loads(l)['seq']) for l in open('$T/sink/out.jsonl') if l.strip())
 raise SystemExit(0 if all(i in s for i in range(10000,10500)) else 1)\"" \
     && ok "5: the next start delivers the spooled lines" || not_ok "5: spooled lines delivered"
 
+# --- 5b. SIGTERM while requests hang in flight: still exits 0 within 1 s; spooled, delivered ---
+echo hang > "$MODE"
+"$LOGGEN" --append "$T/logs/a.log" --count 300 --start-seq 15000 --prefix a > /dev/null 2>&1
+wait_until 10 grep -q ' hang ' "$T/sink/out.jsonl.log" \
+    && ok "5b: a request is stuck in flight" || not_ok "5b: a request is stuck in flight"
+stop_pid "$PID" TERM 3
+check_eq "5b: SIGTERM with requests stuck in flight exits 0" 0 "$STOP_RC"
+check_le "5b: ... within 1 s (${STOP_MS} ms)" 1000 "$STOP_MS"
+sink_stop
+echo ok > "$MODE"
+sink_start
+petrel_start
+wait_until 20 sh -c "python3 -c \"
+import json
+s=set(int(json.loads(l)['seq']) for l in open('$T/sink/out.jsonl') if l.strip())
+raise SystemExit(0 if all(i in s for i in range(15000,15300)) else 1)\"" \
+    && ok "5b: the lines that were in flight are delivered after restart" \
+    || not_ok "5b: lines in flight at SIGTERM were lost"
+
 # --- 6. kill -9 at random moments: nothing lost -------------------------------------------------
 "$LOGGEN" --append "$T/logs/a.log" --count 12000 --start-seq 20000 --rate 3000 --prefix a \
     > /dev/null 2>&1 &

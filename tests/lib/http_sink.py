@@ -5,6 +5,7 @@ mode file that the test rewrites while it runs:
 
     ok                  200 for everything (default)
     status CODE [SECS]  answer CODE, with Retry-After: SECS when given
+    hang                read the request, then never answer (a stuck destination)
 
 Each request is also logged to OUT.log as "<unix time> <status> <bytes>".
 usage: http_sink.py PORT OUT MODEFILE      (listens on 127.0.0.1 only)
@@ -39,6 +40,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
         m = mode()
+        if m[0] == "hang":
+            with LOCK:
+                with open(OUT + ".log", "a") as f:
+                    f.write(f"{time.time():.3f} hang {n}\n")
+            time.sleep(3600)
         code = 200
         headers = []
         if m[0] == "status":
