@@ -321,13 +321,61 @@ static int payload_add_ack(pt_payload_t *pl, pt_ack_t *ack)
     return 0;
 }
 
+int pt_match_group(const pt_match_t *m, const pt_group_t *g)
+{
+    if (m->kind == 1) {
+        for (uint32_t i = 0; i < g->nevents; i++) {
+            const pt_event_t *ev = &g->events[i];
+            if (!(ev->flags & PT_EVENT_F_DROPPED)) {
+                int t = ev->type == PT_EVENT_RAW ? PT_EVENT_LOG : ev->type;
+                return t == m->event_type;
+            }
+        }
+        return 0;
+    }
+    if (m->kind == 2) {
+        const pt_str_t *v = pt_group_get_tag(g, pt_str_c(m->key));
+        return v != NULL && pt_str_eq_c(*v, m->value);
+    }
+    return 1;
+}
+
 static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
 {
-    pt_batch_t *b = &ob->b;
+    pt_batch_t *all = &ob->b;
     int worst = 0; /* a flusher that could not take the batch keeps it uncommitted */
-    pt_counter_add(p->aggregator->m.events_out, b->nevents);
+    pt_counter_add(p->aggregator->m.events_out, all->nevents);
+    pt_group_t **sub = NULL;
     for (int i = 0; i < p->nflushers; i++) {
         pt_plugin_inst_t *f = &p->flushers[i];
+        pt_batch_t fb;
+        const pt_batch_t *b = all;
+        if (f->match.kind != 0) {
+            /* Match: this flusher takes only the groups it matches (LoongCollector's router). */
+            if (sub == NULL) {
+                sub = pt_malloc(sizeof(*sub) * all->ngroups);
+                if (sub == NULL) {
+                    worst = -ENOMEM;
+                    continue;
+                }
+            }
+            fb = *all;
+            fb.groups = sub;
+            fb.ngroups = 0;
+            fb.nevents = 0;
+            fb.bytes = 0;
+            for (uint32_t g = 0; g < all->ngroups; g++) {
+                if (pt_match_group(&f->match, all->groups[g])) {
+                    sub[fb.ngroups++] = all->groups[g];
+                    fb.nevents += pt_group_live_events(all->groups[g]);
+                    fb.bytes += all->groups[g]->bytes;
+                }
+            }
+            if (fb.ngroups == 0) {
+                continue;
+            }
+            b = &fb;
+        }
         pt_payload_t *pl = pt_pool_get(&payload_pool);
         if (pl != NULL) {
             memset(pl, 0, sizeof(*pl));
@@ -366,12 +414,13 @@ static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
         pl->enqueued_ns = pt_now_mono_ns();
         pt_sender_submit(pl);
     }
-    for (uint32_t g = 0; g < b->ngroups; g++) {
-        group_done(b->groups[g], worst);
+    pt_free(sub);
+    for (uint32_t g = 0; g < all->ngroups; g++) {
+        group_done(all->groups[g], worst);
     }
-    b->ngroups = 0;
-    b->nevents = 0;
-    b->bytes = 0;
+    all->ngroups = 0;
+    all->nevents = 0;
+    all->bytes = 0;
 }
 
 void pt_pipeline_pools_purge(void)

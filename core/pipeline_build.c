@@ -15,6 +15,68 @@ static const char *const section_names[] = {"inputs", "processors", "aggregators
 
 static const char *const plugin_ignore[] = {"Type", "Match", NULL};
 
+typedef struct {
+    char *type;
+    char *key;
+    char *value;
+} match_conf_t;
+
+static const pt_cfg_field_t match_map[] = {
+    {"Type", PT_CFG_STRING, NULL, 0, 0, "event_type|tag", PT_CFG_REQUIRED,
+     offsetof(match_conf_t, type), NULL, "event_type: by signal; tag: by a group tag's value"},
+    {"Key", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(match_conf_t, key), NULL,
+     "Tag key (Type tag)"},
+    {"Value", PT_CFG_STRING, NULL, 0, 0, NULL, PT_CFG_REQUIRED, offsetof(match_conf_t, value),
+     NULL, "log, metric or trace (Type event_type); the tag value (Type tag)"},
+};
+
+/* Parses a flusher's Match into inst->match. */
+static int match_init(pt_plugin_inst_t *inst, const pt_node_t *node, pt_cfg_diag_t *d)
+{
+    const pt_node_t *mn = pt_node_get(node, "Match");
+    if (mn == NULL || (mn->type == PT_NODE_SCALAR && mn->is_null)) {
+        return 0;
+    }
+    char where[300];
+    snprintf(where, sizeof(where), "%s.Match", strchr(inst->id, '/') + 1);
+    const char *saved = d->plugin;
+    d->plugin = where;
+    int rc = 0;
+    match_conf_t mc;
+    memset(&mc, 0, sizeof(mc));
+    if (mn->type != PT_NODE_MAP) {
+        pt_cfg_error(d, mn->line, NULL, "must be a map with Type and Value, got %s",
+                     pt_node_kind(mn));
+        rc = -EINVAL;
+    } else if (pt_cfg_load(match_map, PT_ARRAY_SIZE(match_map), mn, &mc, NULL, d) != 0) {
+        rc = -EINVAL;
+    } else if (strcmp(mc.type, "event_type") == 0) {
+        inst->match.kind = 1;
+        if (strcmp(mc.value, "log") == 0) {
+            inst->match.event_type = PT_EVENT_LOG;
+        } else if (strcmp(mc.value, "metric") == 0) {
+            inst->match.event_type = PT_EVENT_METRIC;
+        } else if (strcmp(mc.value, "trace") == 0 || strcmp(mc.value, "span") == 0) {
+            inst->match.event_type = PT_EVENT_SPAN;
+        } else {
+            pt_cfg_error(d, mn->line, "Value", "must be log, metric or trace, got '%s'", mc.value);
+            rc = -EINVAL;
+        }
+    } else {
+        if (mc.key == NULL || mc.key[0] == '\0') {
+            pt_cfg_error(d, mn->line, "Key", "required with Type tag");
+            rc = -EINVAL;
+        } else {
+            inst->match.kind = 2;
+            inst->match.key = pt_strdup(mc.key);
+            inst->match.value = pt_strdup(mc.value);
+        }
+    }
+    pt_cfg_free(match_map, PT_ARRAY_SIZE(match_map), &mc);
+    d->plugin = saved;
+    return rc;
+}
+
 /* Creates one plugin instance from its config map node. */
 static int inst_init(pt_pipeline_t *p, pt_plugin_inst_t *inst, const pt_plugin_t *pl,
                      const pt_node_t *node, int index, int nsame, const pt_pipeline_opts_t *o,
@@ -41,6 +103,9 @@ static int inst_init(pt_pipeline_t *p, pt_plugin_inst_t *inst, const pt_plugin_t
     int rc = 0;
     if (node != NULL && pl->config_map != NULL) {
         rc = pt_cfg_load(pl->config_map, pl->config_n, node, inst->config, plugin_ignore, d);
+    }
+    if (rc == 0 && pl->kind == PT_PLUGIN_FLUSHER && node != NULL) {
+        rc = match_init(inst, node, d);
     }
     if (rc == 0 && pl->create != NULL) {
         pt_plugin_env_t env = {o->data_dir, o->oneshot};
@@ -72,6 +137,8 @@ static void inst_destroy(pt_plugin_inst_t *inst)
     }
     pt_free(inst->config);
     pt_free(inst->id);
+    pt_free(inst->match.key);
+    pt_free(inst->match.value);
 }
 
 /* Builds the instances of one section ("inputs", ...). */

@@ -39,6 +39,14 @@ typedef struct pt_plugin_metrics_s {
     pt_counter_t *errors;
 } pt_plugin_metrics_t;
 
+/* A flusher's `Match` (LoongCollector's router): which groups it takes. */
+typedef struct pt_match_s {
+    int kind;       /* 0: everything; 1: event type; 2: group tag key == value */
+    int event_type; /* kind 1: PT_EVENT_LOG (also raw lines), PT_EVENT_METRIC or PT_EVENT_SPAN */
+    char *key;      /* kind 2 */
+    char *value;
+} pt_match_t;
+
 /* A plugin instance inside a pipeline. Created by the pipeline builder; the plugin owns only
  * `state`. `config` points to a struct of plugin->config_size bytes filled from the config map
  * before create() runs, and freed by the core after destroy(). */
@@ -51,6 +59,7 @@ struct pt_plugin_inst_s {
     int index;   /* position among the pipeline's plugins of the same kind */
     int line;    /* config line of this plugin, for messages */
     pt_plugin_metrics_t m;
+    pt_match_t match; /* flushers only */
 };
 
 /* What the core tells a plugin at create() time. */
@@ -211,6 +220,9 @@ void pt_plugin_gauge_free(pt_gauge_t *g);
 /* Same with an explicit label string. */
 pt_counter_t *pt_counter_new(const char *name, const char *help, const char *labels);
 pt_gauge_t *pt_gauge_new(const char *name, const char *help, const char *labels);
+
+/* 1 when a group passes a flusher's Match (type of its first live event, or a tag). */
+int pt_match_group(const pt_match_t *m, const pt_group_t *g);
 
 /* Serializers: every live event of the batch as JSON lines (pt_event_write_json), with or
  * without the group tags. Returns 0 or -ENOMEM. */
