@@ -81,6 +81,9 @@ pt_regex_t *pt_regex_compile(const char *pat, size_t len, unsigned flags, char *
     if (flags & PT_RE_UTF) {
         opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
     }
+    if (flags & PT_RE_BOOST) {
+        opts |= PCRE2_DOTALL | PCRE2_MULTILINE;
+    }
     re = pt_calloc(1, sizeof(*re));
     if (re == NULL) {
         goto nomem;
