@@ -75,6 +75,7 @@ static void update_gauges(pt_delivery_t *d)
     pt_gauge_set(d->m_concurrency, (int64_t)d->limit);
     int full = d->c->drop_oldest ? 0 : pt_spool_full(d->spool, 0);
     atomic_store(&d->rt->spool_full, full);
+    atomic_store(&d->rt->busy, st.records > 0 || d->queued > 0 || d->inflight > 0);
 }
 
 static void sanitize(const char *in, char *out, size_t len)
@@ -95,13 +96,17 @@ static void payload_finish(pt_delivery_t *d, pt_payload_t *p)
 
 /* Writes the payload to the spool. On success its acks are released (the data is durable) and
  * 0 is returned; the payload itself stays with the caller. */
-static int spool_payload(pt_delivery_t *d, pt_payload_t *p)
+/* keep_out: the payload stays in memory and will be sent as is, its spool record handed out
+ * (write-ahead without reading the record back). */
+static int spool_payload_ex(pt_delivery_t *d, pt_payload_t *p, int keep_out)
 {
     if (p->acks_released) {
         return 0;
     }
-    int rc = pt_spool_append(d->spool, p->data.data ? p->data.data : "", p->data.len, p->route,
-                             p->nevents);
+    pt_spool_ref_t ref;
+    pt_spool_ref_t *refp = keep_out ? &ref : NULL;
+    int rc = pt_spool_append_out(d->spool, p->data.data ? p->data.data : "", p->data.len,
+                                 p->route, p->nevents, refp);
     if (rc == -ENOSPC && d->c->drop_oldest) {
         uint64_t n = pt_spool_drop_oldest(d->spool, p->data.len);
         if (n > 0) {
@@ -109,18 +114,30 @@ static int spool_payload(pt_delivery_t *d, pt_payload_t *p)
             PT_LOG(PT_LOG_WARN, d->f->id, "spool full: dropped the %llu oldest record(s)",
                    (unsigned long long)n);
         }
-        rc = pt_spool_append(d->spool, p->data.data ? p->data.data : "", p->data.len, p->route,
-                             p->nevents);
+        rc = pt_spool_append_out(d->spool, p->data.data ? p->data.data : "", p->data.len,
+                                 p->route, p->nevents, refp);
     }
     if (rc != 0) {
         update_gauges(d);
         return rc;
+    }
+    if (keep_out) {
+        /* From now on the spool record is the truth: ack or nack it like a re-read one. */
+        p->from_spool = 1;
+        p->spool_seg = ref.seg;
+        p->spool_off = ref.off;
+        p->spool_idx = ref.idx;
     }
     pt_counter_add(d->m_spooled, 1);
     pt_payload_release_acks(p, 0);
     p->acks_released = 1;
     update_gauges(d);
     return 0;
+}
+
+static int spool_payload(pt_delivery_t *d, pt_payload_t *p)
+{
+    return spool_payload_ex(d, p, 0);
 }
 
 static void queue_push(pt_delivery_t *d, pt_payload_t *p, int front)
@@ -321,6 +338,16 @@ static void pump(pt_delivery_t *d)
 
 void pt_delivery_submit(pt_delivery_t *d, pt_payload_t *p)
 {
+    if (d->always && !d->backing_off && !d->closing && pt_spool_pending(d->spool) == 0 &&
+        d->inflight < (uint32_t)d->limit) {
+        /* Write-ahead, and the way is clear: spool it (acks released once durable), then send
+         * these very bytes without reading the record back. */
+        if (spool_payload_ex(d, p, 1) == 0) {
+            pt_payload_left_memory(p);
+            send_one(d, p);
+            return;
+        }
+    }
     if (d->always || d->backing_off || d->closing || pt_spool_pending(d->spool) > 0) {
         /* Write-ahead, or the destination is failing, or older data waits in the spool: keep
          * the order by spooling this one too. */
@@ -368,7 +395,7 @@ void pt_delivery_done(pt_delivery_t *d, pt_payload_t *p, int status)
             /* Multiplicative decrease when the destination asks us to slow down. */
             d->limit = d->limit / 2 < 1 ? 1 : d->limit / 2;
         }
-        PT_LOG(d->attempt == 0 ? PT_LOG_WARN : PT_LOG_DEBUG, f->id,
+        PT_LOG(d->attempt == 0 && !d->closing ? PT_LOG_WARN : PT_LOG_DEBUG, f->id,
                "send failed, will retry: %s", p->reason[0] ? p->reason : "retryable error");
         if (p->from_spool) {
             pt_spool_nack(d->spool, &ref);
@@ -448,7 +475,8 @@ int pt_delivery_create(pt_plugin_inst_t *f, pt_flusher_rt_t *rt, uv_loop_t *loop
     d->rt = rt;
     d->c = c;
     d->always = c->spool_mode != NULL && strcmp(c->spool_mode, "always") == 0;
-    d->limit = 1;
+    /* Start at the configured concurrency: halved on throttling, regrown on success. */
+    d->limit = (double)c->concurrency;
     d->rng = (uint64_t)pt_now_wall_ns() ^ (uint64_t)(uintptr_t)d;
     char id[256];
     sanitize(strchr(f->id, '/') + 1, id, sizeof(id));

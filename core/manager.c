@@ -421,6 +421,9 @@ static void on_tick(uv_timer_t *t)
                 pt_pipeline_flush_batches(p);
                 done = 0;
             }
+            /* Acknowledged can mean spooled (Spool.Mode always, or a failing destination):
+             * a one-shot run also waits until the spools are delivered. */
+            done = done && pt_pipeline_delivered(p);
         }
         if (done) {
             pt_log_info("oneshot: every input read to its end and acknowledged");

@@ -143,6 +143,16 @@ int pt_pipeline_drained(const pt_pipeline_t *p)
     return p->acked == p->pushed;
 }
 
+int pt_pipeline_delivered(const pt_pipeline_t *p)
+{
+    for (int i = 0; i < p->nflushers; i++) {
+        if (atomic_load(&p->frt[i].busy)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int pt_pipeline_inputs_finished(pt_pipeline_t *p)
 {
     for (int i = 0; i < p->ninputs; i++) {
@@ -411,6 +421,7 @@ static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
             continue;
         }
         atomic_fetch_add(&p->frt[i].inflight_bytes, pl->data.len);
+        pl->mem_counted = 1;
         pl->enqueued_ns = pt_now_mono_ns();
         pt_sender_submit(pl);
     }
@@ -469,9 +480,10 @@ void pt_payload_left_memory(pt_payload_t *pl)
     pt_plugin_inst_t *f = pl->flusher;
     pt_pipeline_t *p = f->pipeline;
     pt_flusher_rt_t *rt = &p->frt[f - p->flushers];
-    if (pl->from_spool) {
+    if (!pl->mem_counted) {
         return;
     }
+    pl->mem_counted = 0;
     atomic_fetch_sub(&rt->inflight_bytes, pl->data.len);
     if (atomic_load(&p->sender_blocked)) {
         atomic_store(&p->sender_blocked, 0);
@@ -496,11 +508,7 @@ void pt_payload_done(pt_payload_t *pl, int status)
         pt_counter_add(f->m.events_dropped, pl->nevents);
         pt_counter_add(p->m_events_dropped, pl->nevents);
     }
-    atomic_fetch_sub(&rt->inflight_bytes, pl->data.len);
-    if (atomic_load(&p->sender_blocked)) {
-        atomic_store(&p->sender_blocked, 0);
-        pt_sched_kick();
-    }
+    pt_payload_left_memory(pl);
     /* Acks last: once the final one is released the pipeline may be destroyed. */
     pt_payload_discard(pl, status);
 }

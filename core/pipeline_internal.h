@@ -36,6 +36,7 @@ typedef struct pt_flusher_rt_s {
     uint64_t cap_bytes;
     pt_delivery_t *dl; /* spool + retries (network flushers); sender loop only */
     atomic_int spool_full; /* the spool is at its cap: hold intake */
+    atomic_int busy;       /* the delivery layer holds data (spooled, queued or in flight) */
 } pt_flusher_rt_t;
 
 typedef enum {
@@ -120,6 +121,8 @@ void pt_pipeline_stop_inputs(pt_pipeline_t *p);
 void pt_pipeline_flush_batches(pt_pipeline_t *p);
 /* 1 when every pushed group was acknowledged. Input loop. */
 int pt_pipeline_drained(const pt_pipeline_t *p);
+/* 1 when no flusher's delivery layer holds data (spool empty, nothing queued or in flight). */
+int pt_pipeline_delivered(const pt_pipeline_t *p);
 /* 1 when all inputs report finished (oneshot). */
 int pt_pipeline_inputs_finished(pt_pipeline_t *p);
 /* Asks inputs to persist their state (checkpoints). Input loop. */

@@ -97,6 +97,7 @@ struct pt_payload_s {
     /* Owned by the delivery layer. */
     uint8_t from_spool;     /* re-read from the spool: no acks, the spool record is the truth */
     uint8_t acks_released;  /* the data is in the spool; acks were already released */
+    uint8_t mem_counted;    /* its bytes count against the flusher's in-memory cap */
     uint64_t spool_seg;
     uint64_t spool_off;
     uint32_t spool_idx;

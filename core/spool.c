@@ -492,6 +492,12 @@ int pt_spool_full(const pt_spool_t *sp, size_t len)
 
 int pt_spool_append(pt_spool_t *sp, const void *data, size_t len, uint32_t meta0, uint32_t meta1)
 {
+    return pt_spool_append_out(sp, data, len, meta0, meta1, NULL);
+}
+
+int pt_spool_append_out(pt_spool_t *sp, const void *data, size_t len, uint32_t meta0,
+                        uint32_t meta1, pt_spool_ref_t *out)
+{
     if (len > REC_MAX) {
         return -EMSGSIZE;
     }
@@ -534,9 +540,14 @@ int pt_spool_append(pt_spool_t *sp, const void *data, size_t len, uint32_t meta0
     } else {
         sp->dirty = 1;
     }
-    int rc = rec_add(sp, sp->cur_id, s->bytes, (uint32_t)len, R_PENDING);
+    int rc = rec_add(sp, sp->cur_id, s->bytes, (uint32_t)len, out ? R_OUT : R_PENDING);
     if (rc != 0) {
         return rc;
+    }
+    if (out != NULL) {
+        out->seg = sp->cur_id;
+        out->off = s->bytes;
+        out->idx = (uint32_t)(sp->nrec - 1);
     }
     s->bytes += want;
     s->nrec++;

@@ -46,6 +46,10 @@ void pt_spool_close(pt_spool_t *sp);
  * the spool is at its cap (nothing written), or -errno on I/O errors. With FSYNC_BATCH the
  * record is on disk when this returns 0. */
 int pt_spool_append(pt_spool_t *sp, const void *data, size_t len, uint32_t meta0, uint32_t meta1);
+/* As pt_spool_append, but the record is handed out at once (as if by pt_spool_next) with its
+ * ref in *out: the caller already holds the bytes and sends them; ack or nack it as usual. */
+int pt_spool_append_out(pt_spool_t *sp, const void *data, size_t len, uint32_t meta0,
+                        uint32_t meta1, pt_spool_ref_t *out);
 /* Makes room under the cap by deleting the oldest segments (drop_oldest). Returns the number of
  * records dropped. */
 uint64_t pt_spool_drop_oldest(pt_spool_t *sp, size_t need);
