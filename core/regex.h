@@ -15,6 +15,10 @@ typedef struct pt_regex_s pt_regex_t;
  * valid UTF-8 still match, byte by byte where invalid. */
 #define PT_RE_FULL 0x1u
 #define PT_RE_UTF 0x2u
+/* PT_RE_BOOST: Boost.Regex's Perl defaults, which LoongCollector's parsers run with: '.' also
+ * matches a newline and '^'/'$' also match at line breaks (PCRE2_DOTALL | PCRE2_MULTILINE), so
+ * a multi-line event matches as it does there. */
+#define PT_RE_BOOST 0x4u
 
 /* Set when a group did not take part in the match (same value as PCRE2_UNSET). */
 #define PT_RE_UNSET (~(size_t)0)

@@ -19,8 +19,6 @@ static const pt_plugin_t *const registry[] = {
 static const char *const unavailable[] = {
     "service_otlp", "input_container_stdio", "input_prometheus", "input_host_meta",
     "input_ebpf_file_security", "input_ebpf_network_observer", "input_journal", "input_syslog",
-    "processor_parse_regex_native", "processor_parse_delimiter_native",
-    "processor_parse_timestamp_native",
     "processor_spl",
     "processor_json",
     "processor_regex", "processor_split_log_string", "aggregator_opentelemetry",

@@ -9,62 +9,43 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/plugin.h"
+#include "processors/common/parser_options.h"
 
 typedef struct {
-    char *source_key;
-    int keep_source_fail;
-    int keep_source_succeed;
-    char *renamed_source_key;
-    int coping_raw_log;
+    pt_parser_conf_t common;
 } pj_conf_t;
 
 static const pt_cfg_field_t pj_map[] = {
-    {"SourceKey", PT_CFG_STRING, NULL, 0, 0, NULL, PT_CFG_REQUIRED,
-     offsetof(pj_conf_t, source_key), NULL, "Field holding the JSON text (content for raw lines)"},
-    {"KeepingSourceWhenParseFail", PT_CFG_BOOL, "false", 0, 0, NULL, 0,
-     offsetof(pj_conf_t, keep_source_fail), NULL,
-     "When parsing fails, keep the source text (under RenamedSourceKey)"},
-    {"KeepingSourceWhenParseSucceed", PT_CFG_BOOL, "false", 0, 0, NULL, 0,
-     offsetof(pj_conf_t, keep_source_succeed), NULL,
-     "When parsing succeeds, keep the source text (under RenamedSourceKey)"},
-    {"RenamedSourceKey", PT_CFG_STRING, NULL, 0, 0, NULL, 0,
-     offsetof(pj_conf_t, renamed_source_key), NULL,
-     "Field name for the kept source text; default: SourceKey"},
-    {"CopingRawLog", PT_CFG_BOOL, "false", 0, 0, NULL, 0, offsetof(pj_conf_t, coping_raw_log),
-     NULL, "When parsing fails and the source is kept, also copy it to __raw_log__"},
+    PT_PARSER_CONF_FIELDS(pj_conf_t, common),
 };
 
 typedef struct {
-    const pj_conf_t *c;
-    pt_str_t source;
-    pt_str_t renamed;
-    const char *id;
+    pt_parser_t parser;
 } pj_state_t;
 
 static int pj_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d)
 {
     pj_conf_t *c = inst->config;
-    if (c->source_key == NULL || c->source_key[0] == '\0') {
-        pt_cfg_error(d, inst->line, "SourceKey", "must not be empty");
-        return -EINVAL;
-    }
     pj_state_t *s = pt_calloc(1, sizeof(*s));
     if (s == NULL) {
         return -ENOMEM;
     }
-    s->c = c;
-    s->source = pt_str_c(c->source_key);
-    s->renamed = (c->renamed_source_key != NULL && c->renamed_source_key[0] != '\0')
-                     ? pt_str_c(c->renamed_source_key)
-                     : s->source;
-    s->id = inst->id;
+    int rc = pt_parser_init(&s->parser, &c->common, inst, d);
+    if (rc != 0) {
+        pt_free(s);
+        return rc;
+    }
     inst->state = s;
     return 0;
 }
 
 static void pj_destroy(pt_plugin_inst_t *inst)
 {
-    pt_free(inst->state);
+    pj_state_t *s = inst->state;
+    if (s != NULL) {
+        pt_parser_close(&s->parser);
+        pt_free(s);
+    }
     inst->state = NULL;
 }
 
@@ -121,86 +102,33 @@ static int on_member(void *ctx, pt_str_t key, int key_escaped, const pt_json_val
     return c->err;
 }
 
-/* LoongCollector adds the kept source and __raw_log__ without overwriting an existing field. */
-static int add_if_absent(pt_group_t *g, pt_event_t *ev, pt_str_t key, pt_str_t val)
-{
-    if (pt_event_get(ev, key) != NULL) {
-        return 0;
-    }
-    return pt_event_append(g, ev, key, val);
-}
-
 static int pj_process(pt_plugin_inst_t *inst, pt_group_t *g)
 {
     const pj_state_t *s = inst->state;
-    const pj_conf_t *c = s->c;
     pt_field_t stack[PJ_STACK_MEMBERS];
-    uint64_t failures = 0;
-    uint64_t erased = 0;
+    pt_parser_stats_t st = {0, 0, 0};
+    int rc = 0;
 
     for (uint32_t i = 0; i < g->nevents; i++) {
         pt_event_t *ev = &g->events[i];
-        if (ev->flags & PT_EVENT_F_DROPPED) {
+        pt_str_t raw;
+        if (pt_parser_source(&s->parser, ev, &raw, &st) != 0) {
             continue;
         }
-        if (ev->type == PT_EVENT_RAW) {
-            if (!pt_str_eq_c(s->source, "content")) {
-                continue; /* a raw line has no other field */
-            }
-            if (pt_event_to_log(g, ev) != 0) {
-                return -ENOMEM;
-            }
-        }
-        const pt_str_t *src = pt_event_get(ev, s->source);
-        if (src == NULL) {
-            continue;
-        }
-        pt_str_t raw = *src;
         pj_collect_t col = {g, stack, 0, PJ_STACK_MEMBERS, 0};
-        int rc = pt_json_object_foreach_lax(raw.ptr, raw.len, on_member, &col, NULL);
+        rc = pt_json_object_foreach_lax(raw.ptr, raw.len, on_member, &col, NULL);
         if (rc == -ENOMEM) {
-            return rc;
+            break;
         }
-        int ok = rc == 0;
-        if (ok) {
-            int overwritten = 0;
-            for (uint32_t k = 0; k < col.n; k++) {
-                overwritten |= pt_str_eq(col.m[k].key, s->source);
-            }
-            if (!overwritten) {
-                pt_event_del(ev, s->source);
-            }
-            for (uint32_t k = 0; k < col.n; k++) {
-                if (pt_event_set(g, ev, col.m[k].key, col.m[k].val) != 0) {
-                    return -ENOMEM;
-                }
-            }
-            if (c->keep_source_succeed && add_if_absent(g, ev, s->renamed, raw) != 0) {
-                return -ENOMEM;
-            }
-            continue;
-        }
-        failures++;
-        pt_event_del(ev, s->source);
-        if (c->keep_source_fail) {
-            if (add_if_absent(g, ev, s->renamed, raw) != 0) {
-                return -ENOMEM;
-            }
-            if (c->coping_raw_log &&
-                add_if_absent(g, ev, PT_STR_LIT("__raw_log__"), raw) != 0) {
-                return -ENOMEM;
-            }
-        } else if (ev->nfields == 0) {
-            ev->flags |= PT_EVENT_F_DROPPED;
-            erased++;
+        /* A JSON object may repeat a key (the last value wins, in the first one's place), so
+         * the members are set one by one rather than appended. */
+        rc = pt_parser_apply(&s->parser, g, ev, raw, rc == 0, col.m, col.n, 0, &st);
+        if (rc != 0) {
+            break;
         }
     }
-    if (failures > 0) {
-        pt_counter_add(inst->m.errors, failures);
-        PT_LOG(PT_LOG_DEBUG, s->id, "%llu event(s) failed to parse (%llu discarded)",
-               (unsigned long long)failures, (unsigned long long)erased);
-    }
-    return 0;
+    pt_parser_stats_flush(&s->parser, inst, &st);
+    return rc;
 }
 
 const pt_plugin_t pt_plugin_processor_parse_json_native = {
