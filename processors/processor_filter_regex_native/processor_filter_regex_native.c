@@ -103,7 +103,9 @@ static fr_node_t *leaf_new(const char *key, const char *exp, pt_cfg_diag_t *d, i
         return NULL;
     }
     n->key = pt_str_c(k);
-    n->re = pt_regex_compile(exp, strlen(exp), PT_RE_FULL, msg, sizeof(msg), &off);
+    /* boost::regex_match with Boost's Perl defaults, as LoongCollector: '.' matches a newline
+     * too, so a multi-line event (a stack trace) matches ".*Exception.*". */
+    n->re = pt_regex_compile(exp, strlen(exp), PT_RE_FULL | PT_RE_BOOST, msg, sizeof(msg), &off);
     if (n->re == NULL) {
         pt_cfg_error(d, line, label, "invalid regex '%s': %s at offset %zu", exp, msg, off);
         node_free(n);

@@ -75,9 +75,11 @@ static void test_full_match_table(void **state)
         {"\\d{3}", "2000", 0},
         {".*error.*", "an error here", 1},
         {"(?i)warn", "WARN", 1}, /* Perl syntax, as boost::regex */
-        {"a.c", "a\nc", 0},      /* '.' does not match a newline by default */
-        {"x", NULL, 0},          /* missing key */
-        {".*", NULL, 0},         /* even a pattern that accepts anything needs the key */
+        {"a.c", "a\nc", 1},      /* Boost's default: '.' matches a newline too */
+        {".*Exception.*", "java.lang.IllegalStateException: x\n\tat A.b(A.java:1)", 1},
+        {"^at .*", "x\nat y", 0}, /* '^' at a line start, but a full match starts at 0 */
+        {"x", NULL, 0},           /* missing key */
+        {".*", NULL, 0},          /* even a pattern that accepts anything needs the key */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         static proc_t p;
