@@ -32,6 +32,28 @@ uint64_t pt_file_fingerprint(int fd, uint32_t n, uint32_t *len)
     return h;
 }
 
+uint64_t pt_file_fingerprint_at(int fd, uint64_t end, uint32_t n, uint32_t *len)
+{
+    char buf[4096];
+    uint64_t h = 1469598103934665603ull;
+    uint32_t want = end < n ? (uint32_t)end : n;
+    uint64_t at = end - want;
+    uint32_t done = 0;
+    while (done < want) {
+        size_t chunk = want - done < sizeof(buf) ? want - done : sizeof(buf);
+        ssize_t r = pread(fd, buf, chunk, (off_t)(at + done));
+        if (r <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            h = (h ^ (uint8_t)buf[i]) * 1099511628211ull;
+        }
+        done += (uint32_t)r;
+    }
+    *len = done;
+    return h;
+}
+
 static int ensure_dir(const char *path)
 {
     if (mkdir(path, 0755) != 0 && errno != EEXIST) {
@@ -59,7 +81,18 @@ static int tok_is(const char *s, const pt_json_tok_t *t, const char *key)
     return t->type == PT_JSON_STRING && t->len == n && memcmp(s + t->start, key, n) == 0;
 }
 
-static int parse_doc(pt_ckpt_t *c, const char *s, size_t len)
+static int64_t tok_i64(const char *s, const pt_json_tok_t *t)
+{
+    if (t->len > 0 && s[t->start] == '-') {
+        pt_json_tok_t u = *t;
+        u.start++;
+        u.len--;
+        return -(int64_t)tok_u64(s, &u);
+    }
+    return (int64_t)tok_u64(s, t);
+}
+
+int pt_ckpt_parse(pt_ckpt_t *c, const char *s, size_t len)
 {
     size_t max = len / 2 + 16;
     pt_json_tok_t *t = pt_malloc(sizeof(*t) * max);
@@ -94,6 +127,12 @@ static int parse_doc(pt_ckpt_t *c, const char *s, size_t len)
                     e.fplen = (uint32_t)tok_u64(s, v);
                 } else if (tok_is(s, &t[k], "offset")) {
                     e.offset = tok_u64(s, v);
+                } else if (tok_is(s, &t[k], "tailfp") && v->type == PT_JSON_STRING) {
+                    e.tail_fp = strtoull(s + v->start, NULL, 16);
+                } else if (tok_is(s, &t[k], "taillen")) {
+                    e.tail_len = (uint32_t)tok_u64(s, v);
+                } else if (tok_is(s, &t[k], "gone")) {
+                    e.gone_since = tok_i64(s, v);
                 } else if (tok_is(s, &t[k], "path") && v->type == PT_JSON_STRING) {
                     char *p = pt_malloc(v->len + 1);
                     if (p == NULL) {
@@ -155,10 +194,12 @@ int pt_ckpt_load(pt_ckpt_t *c, const char *data_dir, const char *pipeline, const
         }
     }
     fclose(f);
-    rc = parse_doc(c, b.data ? b.data : "", b.len);
+    rc = pt_ckpt_parse(c, b.data ? b.data : "", b.len);
     if (rc != 0) {
-        pt_plg_warn(log_id, "checkpoint file %s is corrupt; ignoring it (files are read again "
-                            "from their start positions)", path);
+        pt_plg_warn(log_id,
+                    "checkpoint file %s is corrupt; ignoring it (files are read again "
+                    "from their start positions)",
+                    path);
         for (size_t i = 0; i < c->n; i++) {
             pt_free(c->v[i].path);
         }
@@ -195,6 +236,17 @@ int pt_ckpt_save(const pt_ckpt_t *c, const pt_ckpt_entry_t *v, size_t n)
         pt_jw_uint(&w, v[i].fplen);
         pt_jw_key(&w, "offset", 6);
         pt_jw_uint(&w, v[i].offset);
+        if (v[i].tail_len > 0) {
+            fl = snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)v[i].tail_fp);
+            pt_jw_key(&w, "tailfp", 6);
+            pt_jw_str(&w, fp, (size_t)fl);
+            pt_jw_key(&w, "taillen", 7);
+            pt_jw_uint(&w, v[i].tail_len);
+        }
+        if (v[i].gone_since != 0) {
+            pt_jw_key(&w, "gone", 4);
+            pt_jw_int(&w, v[i].gone_since);
+        }
         pt_jw_obj_close(&w);
     }
     pt_jw_arr_close(&w);
@@ -242,6 +294,53 @@ const pt_ckpt_entry_t *pt_ckpt_find(const pt_ckpt_t *c, uint64_t dev, uint64_t i
         }
     }
     return NULL;
+}
+
+int pt_ckpt_put(pt_ckpt_t *c, const pt_ckpt_entry_t *e)
+{
+    char *path = pt_strdup(e->path != NULL ? e->path : "");
+    if (path == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].dev == e->dev && c->v[i].ino == e->ino) {
+            pt_free(c->v[i].path);
+            c->v[i] = *e;
+            c->v[i].path = path;
+            return 0;
+        }
+    }
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 16;
+        pt_ckpt_entry_t *nv = pt_realloc(c->v, sizeof(*nv) * ncap);
+        if (nv == NULL) {
+            pt_free(path);
+            return -ENOMEM;
+        }
+        c->v = nv;
+        c->cap = ncap;
+    }
+    c->v[c->n] = *e;
+    c->v[c->n].path = path;
+    c->n++;
+    return 0;
+}
+
+size_t pt_ckpt_expire(pt_ckpt_t *c, int64_t now_s, int64_t max_age_s)
+{
+    size_t k = 0;
+    size_t dropped = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const pt_ckpt_entry_t *e = &c->v[i];
+        if (!e->seen && e->gone_since != 0 && now_s - e->gone_since > max_age_s) {
+            pt_free(c->v[i].path);
+            dropped++;
+            continue;
+        }
+        c->v[k++] = c->v[i];
+    }
+    c->n = k;
+    return dropped;
 }
 
 void pt_ckpt_free(pt_ckpt_t *c)

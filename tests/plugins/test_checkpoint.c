@@ -132,10 +132,10 @@ static void test_round_trip(void **state)
     char p2[] = "/logs/tab\there/new\nline/ctl\x01.log";
     char p3[] = "";
     pt_ckpt_entry_t v[4] = {
-        {UINT64_MAX, UINT64_MAX - 1, 0xfedcba9876543210ull, 1024, (1ull << 40) + 3, p0, 0},
-        {2049, 12345678901234ull, 0x0000000000000001ull, 17, 0, p1, 0},
-        {1, 2, 0, 0, 99, p2, 0},
-        {0, 0, 0xffffffffffffffffull, 4096, UINT64_MAX, p3, 0},
+        {UINT64_MAX, UINT64_MAX - 1, 0xfedcba9876543210ull, 1024, (1ull << 40) + 3, p0, 0, 0, 0, 0},
+        {2049, 12345678901234ull, 0x0000000000000001ull, 17, 0, p1, 0, 0, 0, 0},
+        {1, 2, 0, 0, 99, p2, 0, 0, 0, 0},
+        {0, 0, 0xffffffffffffffffull, 4096, UINT64_MAX, p3, 0, 0, 0, 0},
     };
     assert_int_equal(pt_ckpt_save(&c, v, 4), 0);
     assert_string_equal(listing(), "pipe.json");
@@ -192,6 +192,9 @@ static void test_many_entries_and_foreign_layout(void **state)
                                  (uint32_t)(i % 1025),
                                  (uint64_t)i * 1000u,
                                  paths[i],
+                                 0,
+                                 0,
+                                 0,
                                  0};
     }
     assert_int_equal(pt_ckpt_save(&c, v, N), 0);
@@ -240,7 +243,7 @@ static void load_corrupt(const char *name, const void *data, size_t n)
         fail_msg("%s: %zu entries from a corrupt file", name, c.n);
     }
     /* The store stays usable: the next save replaces the corrupt file. */
-    pt_ckpt_entry_t e = {1, 2, 3, 4, 5, (char *)"/ok.log", 0};
+    pt_ckpt_entry_t e = {1, 2, 3, 4, 5, (char *)"/ok.log", 0, 0, 0, 0};
     assert_int_equal(pt_ckpt_save(&c, &e, 1), 0);
     pt_ckpt_free(&c);
     assert_int_equal(pt_ckpt_load(&c, dir, name, "test"), 0);
@@ -257,8 +260,8 @@ static void test_corrupt_files_load_empty(void **state)
     pt_ckpt_t c;
     assert_int_equal(pt_ckpt_load(&c, dir, "seed", "test"), 0); /* makes the directory */
     /* A valid file with two entries, cut in the middle of the second one. */
-    pt_ckpt_entry_t v[2] = {{1, 2, 3, 4, 500, (char *)"/a.log", 0},
-                            {5, 6, 7, 8, 900, (char *)"/b.log", 0}};
+    pt_ckpt_entry_t v[2] = {{1, 2, 3, 4, 500, (char *)"/a.log", 0, 0, 0, 0},
+                            {5, 6, 7, 8, 900, (char *)"/b.log", 0, 0, 0, 0}};
     assert_int_equal(pt_ckpt_save(&c, v, 2), 0);
     size_t len = 0;
     char full[512];
@@ -288,7 +291,7 @@ static void test_atomic_replace(void **state)
     (void)state;
     pt_ckpt_t c;
     assert_int_equal(pt_ckpt_load(&c, dir, "atomic", "test"), 0);
-    pt_ckpt_entry_t e = {1, 2, 3, 4, 5, (char *)"/x.log", 0};
+    pt_ckpt_entry_t e = {1, 2, 3, 4, 5, (char *)"/x.log", 0, 0, 0, 0};
     for (int i = 0; i < 50; i++) {
         e.offset = (uint64_t)i;
         assert_int_equal(pt_ckpt_save(&c, &e, 1), 0);
