@@ -292,6 +292,7 @@ struct pt_if_file_s {
     uint64_t opened_ns;      /* when the current fd was opened */
     uint64_t gone_ns;        /* when it became ROTATED / DELETED */
     uint64_t head_check_ns;
+    int bulk;              /* the last read filled a whole chunk */
     pt_if_range_t *ranges; /* in-flight groups, in offset order */
     pt_if_range_t *ranges_tail;
     pt_group_t *pending; /* built but refused (PT_AGAIN) */

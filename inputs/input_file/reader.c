@@ -956,12 +956,15 @@ static int read_chunk(pt_if_state_t *s, pt_if_file_t *f, size_t *nread)
         }
     }
     uint64_t now = pt_now_mono_ns();
-    if (now - f->head_check_ns >= HEAD_CHECK_NS) {
+    /* copytruncate or a rewrite in place: the head changed. Checked before every read while
+     * tailing (a truncation then never lets bytes of the new content be read at the old
+     * offset), and at most every HEAD_CHECK_NS while reading in bulk. */
+    if (f->read_off > 0 && (!f->bulk || now - f->head_check_ns >= HEAD_CHECK_NS)) {
         f->head_check_ns = now;
-        if (f->read_off > 0 && head_changed(s, f)) {
+        if (head_changed(s, f)) {
             struct stat st;
-            uint64_t size = fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-            truncated(s, f, size, "its first bytes changed");
+            truncated(s, f, fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0,
+                      "its first bytes changed");
         }
     }
     pt_arena_t *a = pt_arena_create(PT_ARENA_LARGE);
@@ -993,8 +996,18 @@ static int read_chunk(pt_if_state_t *s, pt_if_file_t *f, size_t *nread)
     }
     if (n == 0) {
         pt_arena_unref(a);
+        f->bulk = 0;
+        /* At the end: a file shorter than our offset was truncated. Noticed here, on the
+         * inotify wake-up of the truncation, rather than at the next poll, or the lines written
+         * into the new generation meanwhile would be lost at the next copytruncate. */
+        struct stat st;
+        if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->read_off && f->pending == NULL) {
+            truncated(s, f, (uint64_t)st.st_size, "it got shorter");
+            return 1;
+        }
         return 0;
     }
+    f->bulk = (size_t)n == want;
     *nread = (size_t)n;
     f->read_off += (uint64_t)n;
     f->last_data_ns = now;
