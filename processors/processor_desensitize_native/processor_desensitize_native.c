@@ -405,12 +405,13 @@ static int mask_value(const ds_state_t *s, pt_group_t *g, pt_str_t *v, pt_buf_t 
     if (scratch->len > UINT32_MAX) {
         return -E2BIG;
     }
-    pt_str_t nv = pt_arena_strdup(g->arena, scratch->data, scratch->len);
-    if (nv.ptr == NULL && scratch->len > 0) {
-        return -ENOMEM;
+    if (scratch->len == 0) {
+        *v = PT_STR_LIT(""); /* all masked away (an empty replacement) */
+        return 0;
     }
+    pt_str_t nv = pt_arena_strdup(g->arena, scratch->data, scratch->len);
     if (nv.ptr == NULL) {
-        nv = PT_STR_LIT("");
+        return -ENOMEM;
     }
     *v = nv;
     return 0;
