@@ -1,0 +1,53 @@
+/* Short names for the protobuf-c structs generated from the .proto files in this folder, for the
+ * OTLP codec files here (and their tests). Private to core/proto: plugins use core/proto/otlp.h. */
+#ifndef PT_OTLP_PB_H
+#define PT_OTLP_PB_H
+
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any_t;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array_t;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist_t;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv_t;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope_t;
+typedef Opentelemetry__Proto__Common__V1__EntityRef pb_entity_ref_t;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource_t;
+
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans_t;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans_t;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span_t;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_span_event_t;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_span_link_t;
+typedef Opentelemetry__Proto__Trace__V1__Status pb_status_t;
+
+typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics pb_resource_metrics_t;
+typedef Opentelemetry__Proto__Metrics__V1__ScopeMetrics pb_scope_metrics_t;
+typedef Opentelemetry__Proto__Metrics__V1__Metric pb_metric_t;
+typedef Opentelemetry__Proto__Metrics__V1__Gauge pb_gauge_t;
+typedef Opentelemetry__Proto__Metrics__V1__Sum pb_sum_t;
+typedef Opentelemetry__Proto__Metrics__V1__Histogram pb_histogram_t;
+typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogram pb_exp_histogram_t;
+typedef Opentelemetry__Proto__Metrics__V1__Summary pb_summary_t;
+typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint pb_number_dp_t;
+typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint pb_histogram_dp_t;
+typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint pb_exp_histogram_dp_t;
+typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint__Buckets pb_buckets_t;
+typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint pb_summary_dp_t;
+typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile pb_quantile_t;
+typedef Opentelemetry__Proto__Metrics__V1__Exemplar pb_exemplar_t;
+
+typedef Opentelemetry__Proto__Logs__V1__ResourceLogs pb_resource_logs_t;
+typedef Opentelemetry__Proto__Logs__V1__ScopeLogs pb_scope_logs_t;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord pb_log_record_t;
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_trace_req_t;
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_metrics_req_t;
+typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest pb_logs_req_t;
+
+/* The request descriptor of a signal (PT_SIGNAL_*), NULL for another value. */
+const ProtobufCMessageDescriptor *pt_otlp_request_descriptor(int signal);
+
+#endif
