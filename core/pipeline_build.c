@@ -429,6 +429,25 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
     p->batch_max_events = bc->max_events > 0 ? (uint32_t)bc->max_events : 4096;
     p->batch_max_bytes = bc->max_bytes > 0 ? (uint64_t)bc->max_bytes : (1u << 20);
     p->batch_timeout_ns = (uint64_t)(bc->timeout_ms >= 0 ? bc->timeout_ms : 1000) * 1000000ull;
+    /* A pipeline batches once, for all its flushers: a flusher's Batch.* lowers the limits. */
+    for (int i = 0; i < p->nflushers; i++) {
+        const pt_plugin_inst_t *f = &p->flushers[i];
+        if (f->plugin->delivery_offset == 0) {
+            continue;
+        }
+        const pt_delivery_conf_t *dc =
+            (const pt_delivery_conf_t *)((const char *)f->config + f->plugin->delivery_offset - 1);
+        if (dc->batch_min_cnt > 0 && (uint32_t)dc->batch_min_cnt < p->batch_max_events) {
+            p->batch_max_events = (uint32_t)dc->batch_min_cnt;
+        }
+        if (dc->batch_min_bytes > 0 && (uint64_t)dc->batch_min_bytes < p->batch_max_bytes) {
+            p->batch_max_bytes = (uint64_t)dc->batch_min_bytes;
+        }
+        uint64_t tns = (uint64_t)dc->batch_timeout_secs * 1000000000ull;
+        if (tns > 0 && tns < p->batch_timeout_ns) {
+            p->batch_timeout_ns = tns;
+        }
+    }
     p->high_watermark = o->high_watermark;
     p->low_watermark = o->high_watermark / 2;
     pt_buf_t lb;

@@ -116,6 +116,9 @@ typedef struct pt_delivery_conf_s {
     int64_t retry_initial_ms;
     int64_t retry_max_ms;
     int64_t concurrency;
+    int64_t batch_min_cnt;   /* 0: the pipeline's aggregator decides */
+    int64_t batch_min_bytes;
+    int64_t batch_timeout_secs;
 } pt_delivery_conf_t;
 
 #define PT_DELIVERY_CONFIG_FIELDS(type, member)                                                \
@@ -140,7 +143,17 @@ typedef struct pt_delivery_conf_s {
      offsetof(type, member.retry_max_ms), NULL, "Backoff cap"},                                 \
     {"Concurrency", PT_CFG_INT, "4", 1, 256, NULL, PT_CFG_BOUNDED,                              \
      offsetof(type, member.concurrency), NULL,                                                  \
-     "Most requests in flight; adapts down on throttling and back up on success"}
+     "Most requests in flight; adapts down on throttling and back up on success"},              \
+    {"Batch", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL, "Request size"},                   \
+    {"Batch.MinCnt", PT_CFG_INT, "0", 0, 1000000, NULL, PT_CFG_BOUNDED,                         \
+     offsetof(type, member.batch_min_cnt), NULL,                                                \
+     "Send once a batch holds this many events (0: the aggregator's MaxLogCount)"},             \
+    {"Batch.MinSizeBytes", PT_CFG_INT, "0", 0, 268435456, NULL, PT_CFG_BOUNDED,                 \
+     offsetof(type, member.batch_min_bytes), NULL,                                              \
+     "Send once a batch holds this many input bytes (0: the aggregator's MaxSizeBytes)"},       \
+    {"Batch.TimeoutSecs", PT_CFG_INT, "0", 0, 3600, NULL, PT_CFG_BOUNDED,                       \
+     offsetof(type, member.batch_timeout_secs), NULL,                                           \
+     "Send a batch at the latest this long after its first event (0: the aggregator's)"}
 
 struct pt_plugin_s {
     const char *name;

@@ -143,7 +143,7 @@ gap=$(python3 - "$T/sink/out.jsonl.log" <<'PY'
 import sys
 t429 = t200 = None
 for line in open(sys.argv[1]):
-    t, code, _ = line.split()
+    t, code = line.split()[:2]
     if code == "429" and t429 is None:
         t429 = float(t)
     if code == "200" and t429 is not None and t200 is None:

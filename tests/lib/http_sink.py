@@ -7,7 +7,7 @@ mode file that the test rewrites while it runs:
     status CODE [SECS]  answer CODE, with Retry-After: SECS when given
     hang                read the request, then never answer (a stuck destination)
 
-Each request is also logged to OUT.log as "<unix time> <status> <bytes>".
+Each request is also logged to OUT.log as "<unix time> <status> <bytes> <lines stored>".
 usage: http_sink.py PORT OUT MODEFILE      (listens on 127.0.0.1 only)
 """
 import gzip
@@ -64,7 +64,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     f.write(body)
         with LOCK:
             with open(OUT + ".log", "a") as f:
-                f.write(f"{time.time():.3f} {code} {n}\n")
+                lines = body.count(b"\n") if code == 200 else 0
+                f.write(f"{time.time():.3f} {code} {n} {lines}\n")
         self.send_response(code)
         for k, v in headers:
             self.send_header(k, v)
