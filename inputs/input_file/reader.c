@@ -688,8 +688,9 @@ static int finish_group(pt_if_state_t *s, pt_if_file_t *f, pt_group_t *g, uint64
     return push_pending(s, f);
 }
 
-/* Fast path: buf[0..len) holds complete lines (or one forced record); every line is a RAW event
- * that points into the read block. */
+/* Fast path: buf[0..len) holds complete lines (or one forced record: force_last 1, or 2 when
+ * that record is the head of a longer line, flagged truncated); every line is a RAW event that
+ * points into the read block. */
 static int emit_lines(pt_if_state_t *s, pt_if_file_t *f, pt_arena_t *a, const char *buf, size_t len,
                       uint64_t end_off, int force_last, size_t bytes)
 {
@@ -714,8 +715,8 @@ static int emit_lines(pt_if_state_t *s, pt_if_file_t *f, pt_arena_t *a, const ch
             return -ENOMEM;
         }
         size_t ll = (size_t)(le - p);
-        if (ll > (size_t)c->max_line_bytes) {
-            ll = (size_t)c->max_line_bytes;
+        if (ll > (size_t)c->max_line_bytes || (nl == NULL && force_last == 2)) {
+            ll = PT_MIN(ll, (size_t)c->max_line_bytes);
             ev->flags |= PT_EVENT_F_TRUNCATED;
             truncated++;
         }
@@ -774,6 +775,15 @@ static int process_general(pt_if_state_t *s, pt_if_file_t *f, pt_arena_t *a, con
         }
         f->discarding = 0;
         at = (size_t)k;
+    }
+    if (enc == PT_IF_ENC_UTF16 && base == 0 && total - at >= 2) {
+        /* The byte order mark (read here: the file may have been empty when it was opened). */
+        unsigned char b0 = (unsigned char)buf[0];
+        unsigned char b1 = (unsigned char)buf[1];
+        if ((b0 == 0xFF && b1 == 0xFE) || (b0 == 0xFE && b1 == 0xFF)) {
+            f->utf16_be = b0 == 0xFE;
+            at = 2;
+        }
     }
     /* Converted text: every line followed by '\n', so that records stay contiguous views. */
     char *out = NULL;
@@ -1042,7 +1052,7 @@ static int read_chunk(pt_if_state_t *s, pt_if_file_t *f, size_t *nread)
             pt_arena_commit(a, total);
             f->carry_len = 0;
             f->discarding = 1;
-            rc = emit_lines(s, f, a, start, (size_t)s->c->max_line_bytes, f->read_off, 1, total);
+            rc = emit_lines(s, f, a, start, (size_t)s->c->max_line_bytes, f->read_off, 2, total);
         } else {
             rc = carry_set(f, start, len);
             if (rc == 0 && start > buf) {
