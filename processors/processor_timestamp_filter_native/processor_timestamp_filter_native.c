@@ -19,7 +19,7 @@ typedef struct {
 } tf_conf_t;
 
 static const pt_cfg_field_t tf_map[] = {
-    {"SourceKey", PT_CFG_STRING, "", 0, 0, NULL, 0, offsetof(tf_conf_t, source_key), NULL,
+    {"SourceKey", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(tf_conf_t, source_key), NULL,
      "Field holding an integer epoch time; empty: the event's own time (__time__)"},
     {"TimestampPrecision", PT_CFG_STRING, "second", 0, 0, NULL, 0, offsetof(tf_conf_t, precision),
      NULL, "second, millisecond or nanosecond: unit of the SourceKey value and of both bounds"},
@@ -75,7 +75,7 @@ static int tf_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_
     if (s == NULL) {
         return -ENOMEM;
     }
-    s->key = pt_str_c(c->source_key);
+    s->key = c->source_key != NULL ? pt_str_c(c->source_key) : PT_STR_LIT("");
     s->precision = precision;
     s->id = inst->id;
     int64_t scale = precision == TF_MS ? 1000000 : 1;

@@ -263,6 +263,8 @@ static void test_edge_cases(void **state)
         {CFG("=", ".", "Method: const\nReplacingString: '[a much longer replacement]'\n"), "a=b",
          "a=[a much longer replacement]"},
         {CFG("=", "[^,]+", "Method: const\nReplacingString: ''\n"), "a=b,c=d", "a=,c="},
+        /* Masked down to nothing. */
+        {CFG("", ".+", "Method: const\nReplacingString: ''\n"), "secret", ""},
     };
     run_table(cases, sizeof(cases) / sizeof(cases[0]));
 }
