@@ -502,6 +502,9 @@ void pt_if_file_gone(pt_if_state_t *s, pt_if_file_t *f, const char *why)
     }
     f->state = deleted ? PT_IF_DELETED : PT_IF_ROTATED;
     f->gone_ns = pt_now_mono_ns();
+    /* RotateWaitSecs counts from the rotation: a writer that has not reopened yet may still
+     * append to this file, even if it was idle before. */
+    f->last_change_ns = f->gone_ns;
     if (deleted) {
         if (f->fd >= 0) {
             pt_gauge_add(s->m_files_deleted, 1);
