@@ -430,6 +430,21 @@ pt_if_file_t *pt_if_file_add(pt_if_state_t *s, const char *path, int fd, const s
     return f;
 }
 
+/* Groups of f whose ack has not come back yet: f must outlive them (the ack points to it). A
+ * failed range is not in flight: it only holds the committed offset back. */
+static int in_flight(const pt_if_file_t *f)
+{
+    if (f->pending != NULL) {
+        return 1;
+    }
+    for (const pt_if_range_t *r = f->ranges; r != NULL; r = r->next) {
+        if (r->state == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void free_ranges(pt_if_file_t *f)
 {
     while (f->ranges != NULL) {
@@ -1265,7 +1280,7 @@ void pt_if_poll(pt_if_state_t *s)
             if (f->warned_gone || (now - f->last_change_ns >= closed_check_ns &&
                                    (stat(f->path, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
                                     (uint64_t)st.st_ino != f->ino))) {
-                if (f->pending == NULL && f->ranges == NULL) {
+                if (!in_flight(f)) {
                     retire(s, i, "its path names another file now, or nothing");
                     continue;
                 }
@@ -1310,7 +1325,7 @@ void pt_if_poll(pt_if_state_t *s)
             now - f->last_data_ns >= (uint64_t)c->flush_timeout_secs * SEC_NS) {
             flush_carry(s, f);
         }
-        int done = f->pending == NULL && f->ranges == NULL && f->carry_len == 0;
+        int done = !in_flight(f) && f->carry_len == 0;
         uint64_t idle = now - f->last_change_ns;
         if (f->state == PT_IF_ACTIVE) {
             if (done && !s->oneshot && idle >= (uint64_t)c->close_unused_secs * SEC_NS) {
