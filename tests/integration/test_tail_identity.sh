@@ -115,6 +115,53 @@ check_eq "after CheckpointExpireSecs its entry is removed" "" "$(ckpt_field "$B"
 check_contains "the removal is logged" "$(cat "$LOG")" \
     "dropped 1 checkpoint entry of files gone for more than 3 s"
 
+# ---- start positions of files found at start-up (LoongCollector's rules) ------------------
+mkdir -p "$T/sp/in" "$T/sp/all" "$T/sp/conf" "$T/sp/out"
+cat >"$T/sp/conf/sp.yaml" <<EOF
+inputs:
+  - Type: input_file
+    FilePaths: [$T/sp/in/*.log]
+    TailSizeKB: 8
+flushers:
+  - Type: flusher_file
+    FilePath: $T/sp/out/sp.jsonl
+    MaxFileSize: 0
+EOF
+cat >"$T/sp/conf/all.yaml" <<EOF
+inputs:
+  - Type: input_file
+    FilePaths: [$T/sp/all/*.log]
+    TailingAllMatchedFiles: true
+flushers:
+  - Type: flusher_file
+    FilePath: $T/sp/out/all.jsonl
+    MaxFileSize: 0
+EOF
+$TORTURE lines "$T/sp/in/recent.log" --start 20000 --count 2000
+$TORTURE lines "$T/sp/in/old.log" --start 30000 --count 100
+touch -d '1 hour ago' "$T/sp/in/old.log"
+$TORTURE lines "$T/sp/all/all.log" --start 40000 --count 2000
+# The first line that starts inside the last 8 KiB of recent.log.
+first=$(python3 -c 'import json, sys
+data = open(sys.argv[1], "rb").read()
+start = data.index(b"\n", len(data) - 8192 - 1) + 1
+print(json.loads(data[start:data.index(b"\n", start)])["seq"])' "$T/sp/in/recent.log")
+start_bg "$T/sp/petrel.log" "$PETREL" run --agent-config "$T/petrel.yaml" \
+    --config-dir "$T/sp/conf" --data-dir "$T/sp/data"
+SPID=$BG_PID
+check "TailingAllMatchedFiles: a file found at start-up is read from 0" \
+    wait_until 10 have_seqs 40000 41999 "$T/sp/out/all.jsonl"
+check "TailSizeKB: a recent file is read from its last 8 KiB" \
+    wait_until 10 have_seqs "$first" 21999 "$T/sp/out/sp.jsonl"
+$TORTURE lines "$T/sp/in/old.log" --start 30100 --count 10
+check "a file not modified for long: only lines appended after start-up arrive" \
+    wait_until 10 have_seqs 30100 30109 "$T/sp/out/sp.jsonl"
+stop_pid "$SPID" TERM 10
+s=$(seqstat "$T/sp/out/sp.jsonl")
+check_eq "start positions: nothing before the windows, line-aligned (first seq $first)" \
+    "$first 30109 $((22000 - first + 10)) 0" \
+    "$(field min "$s") $(field max "$s") $(field lines "$s") $(field bad "$s")"
+
 # ---- kill -9 at 10 random moments during a stream with rotations --------------------------
 rm -rf "$T/in" "$T/out" "$T/data"
 mkdir -p "$T/in" "$T/out" "$T/data"
