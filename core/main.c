@@ -1,5 +1,6 @@
 /* petrel command line: run, check, doc, --version, --help. */
 #include <getopt.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +37,9 @@ static void usage(FILE *out)
             "\n"
             "With no --config and no --config-dir, petrel writes the default demo pipeline to\n"
             "DATA_DIR/default.d/demo.yaml: it tails ./demo (OpenClaw session transcripts and app\n"
-            "logs), parses JSON and writes JSON lines to DATA_DIR/out/demo.jsonl.\n",
+            "logs), parses JSON and writes JSON lines to DATA_DIR/out/demo.jsonl; and\n"
+            "DATA_DIR/default.d/otlp.yaml: it receives OTLP on 127.0.0.1:4318 (HTTP) and writes\n"
+            "JSON lines to DATA_DIR/out/otlp.jsonl.\n",
             PETREL_VERSION);
 }
 
@@ -57,9 +60,9 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-/* The default config: tails ./demo, parses JSON, writes JSON lines under the data dir. Paths in
- * pipeline configs are absolute (as in LoongCollector), so they are made from the current
- * directory and written out where the user can read them. */
+/* The default config: tails ./demo, parses JSON, and receives OTLP on 127.0.0.1, writing JSON
+ * lines under the data dir. Paths in pipeline configs are absolute (as in LoongCollector), so
+ * they are made from the current directory and written out where the user can read them. */
 static int write_default_pipeline(const char *data_dir, char *dir_out, size_t len)
 {
     char cwd[PATH_MAX];
@@ -102,6 +105,30 @@ static int write_default_pipeline(const char *data_dir, char *dir_out, size_t le
             "    FilePath: %s/out/demo.jsonl\n"
             "    MaxFileSize: 104857600\n",
             cwd, abs_data, cwd, cwd, abs_data);
+    fclose(f);
+
+    /* The second default pipeline receives OTLP from any SDK pointed at the standard local
+     * ports (OpenClaw's diagnostics plugin sends to 127.0.0.1:4318). */
+    snprintf(path, sizeof(path), "%s/otlp.yaml", dir_out);
+    f = fopen(path, "w");
+    if (f == NULL) {
+        return -errno;
+    }
+    fprintf(f,
+            "# Written by `petrel run` with no config: receives OTLP traces, metrics and logs\n"
+            "# on 127.0.0.1 (HTTP 4318: protobuf or JSON) and writes JSON lines to\n"
+            "# %s/out/otlp.jsonl.\n"
+            "enable: true\n"
+            "inputs:\n"
+            "  - Type: service_otlp\n"
+            "    Protocals:\n"
+            "      HTTP:\n"
+            "        Endpoint: 127.0.0.1:4318\n"
+            "flushers:\n"
+            "  - Type: flusher_file\n"
+            "    FilePath: %s/out/otlp.jsonl\n"
+            "    MaxFileSize: 104857600\n",
+            abs_data, abs_data);
     fclose(f);
     return 0;
 }
@@ -247,7 +274,7 @@ static int cmd_run(int argc, char **argv)
             return 1;
         }
         config_dir = default_dir;
-        pt_log_info("no config given: running the default demo pipeline from %s", config_dir);
+        pt_log_info("no config given: running the default pipelines from %s", config_dir);
     }
     pt_log_info("petrel %s starting (data dir %s)", PETREL_VERSION, agent.data_dir);
     pt_manager_opts_t mo = {&agent, files, config_dir, oneshot};
@@ -262,6 +289,12 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* glibc raises its mmap threshold after large frees and keeps up to 8 arenas per core: with
+     * buffers of 0.5-1 MiB allocated on one thread and freed on another, that lets RSS creep far
+     * past what the queues hold. A fixed threshold returns large buffers to the kernel at once,
+     * and a few arenas are plenty for a handful of threads. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
         printf("petrel %s\n", PETREL_VERSION);
         return 0;
