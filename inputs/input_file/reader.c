@@ -1277,24 +1277,25 @@ void pt_if_poll(pt_if_state_t *s)
                 now - f->last_data_ns >= (uint64_t)c->flush_timeout_secs * SEC_NS) {
                 flush_carry(s, f);
             }
-            if (f->warned_gone || (now - f->last_change_ns >= closed_check_ns &&
-                                   (stat(f->path, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
-                                    (uint64_t)st.st_ino != f->ino))) {
-                if (!in_flight(f)) {
-                    retire(s, i, "its path names another file now, or nothing");
-                    continue;
-                }
-            } else if (now - f->last_change_ns >= closed_check_ns) {
-                f->last_change_ns = now - closed_check_ns / 2; /* next check in ~0.5 s */
-                if ((uint64_t)st.st_size != f->read_off || f->carry_len > 0) {
-                    if ((uint64_t)st.st_size > f->read_off) {
-                        lag += (uint64_t)st.st_size - f->read_off;
-                    }
-                    if (!f->wants_fd && (uint64_t)st.st_size != f->size) {
-                        f->size = (uint64_t)st.st_size;
+            if (!f->warned_gone && now - f->last_change_ns >= closed_check_ns) {
+                /* last_change_ns paces these checks while the reader is closed. */
+                f->last_change_ns = now;
+                if (stat(f->path, &st) != 0 || (uint64_t)st.st_dev != f->dev ||
+                    (uint64_t)st.st_ino != f->ino) {
+                    f->warned_gone = 1;
+                } else if ((uint64_t)st.st_size != f->size) {
+                    f->size = (uint64_t)st.st_size;
+                    if (f->state == PT_IF_ACTIVE) {
                         set_wants(s, f, 1);
                     }
                 }
+            }
+            if (f->warned_gone && !in_flight(f)) {
+                retire(s, i, "its path names another file now, or nothing");
+                continue;
+            }
+            if (f->size > f->read_off) {
+                lag += f->size - f->read_off;
             }
             i++;
             continue;
