@@ -738,6 +738,28 @@ static void state_unref(kafka_t *s)
     }
 }
 
+/* Some settings are only checked together, when librdkafka creates a client (acks=1 with
+ * idempotence, an unreadable certificate, a mechanism this build lacks). A client without
+ * brokers connects nowhere, so create one and throw it away: `petrel check` then reports these
+ * too, instead of the pipeline failing at start. Not with Kerberos, whose start runs kinit. */
+static int trial_producer(kafka_t *s, int line, pt_cfg_diag_t *d)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(s->rkconf);
+    if (conf == NULL) {
+        return -ENOMEM;
+    }
+    rd_kafka_conf_set(conf, "bootstrap.servers", "", errstr, sizeof(errstr));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        pt_cfg_error(d, line, NULL, "librdkafka refuses this configuration: %s", errstr);
+        return -EINVAL;
+    }
+    rd_kafka_destroy(rk);
+    return 0;
+}
+
 int pt_kafka_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d)
 {
     const pt_kafka_conf_t *c = inst->config;
@@ -774,6 +796,10 @@ int pt_kafka_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_d
         }
         rd_kafka_topic_conf_set_partitioner_cb(tc, on_partition_rr);
         rd_kafka_topic_conf_set_opaque(tc, s);
+    }
+    if (!c->krb_enabled && trial_producer(s, inst->line, d) != 0) {
+        state_free(s);
+        return -EINVAL;
     }
     inst->state = s;
     return 0;

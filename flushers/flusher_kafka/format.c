@@ -326,6 +326,9 @@ static int get_uint(const char *data, size_t len, size_t *pos, char term, uint32
     size_t i = *pos;
     size_t digits = 0;
     while (i < len && data[i] >= '0' && data[i] <= '9') {
+        if (digits == 1 && data[i - 1] == '0') {
+            return -EBADMSG; /* the writer never pads: a leading zero is corruption */
+        }
         v = v * 10 + (uint64_t)(data[i] - '0');
         if (++digits > 10 || v > UINT32_MAX) {
             return -EBADMSG;
@@ -398,10 +401,8 @@ int pt_kafka_frame_next(const char *data, size_t len, size_t *pos, const pt_kafk
         f->topic = pt_str(data + i, tlen);
     }
     i += tlen;
+    /* An empty key is a key (ptr set), not a missing one. */
     f->key = has_key ? pt_str(data + i, klen) : PT_STR_NULL;
-    if (has_key && klen == 0) {
-        f->key.ptr = data + i; /* an empty key is a key, not a missing one */
-    }
     i += klen;
     f->value = pt_str(data + i, vlen);
     i += vlen + 1;

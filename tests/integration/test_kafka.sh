@@ -121,7 +121,8 @@ wait_until 5 ckpt_at_end && ok "1: the checkpoint reaches the end" \
 delivered=$(metric "$M" "petrel_kafka_messages_delivered_total{$SEL}")
 check_eq "1: 2000 delivery reports counted" 2000 "${delivered:-0}"
 
-# --- 2. injected produce errors (retriable): retried inside librdkafka, no loss, no duplicate --
+# --- 2. injected produce errors (retriable): retried by librdkafka, and from the spool when a ---
+# batch outlasts MessageTimeoutMs (3 s here); no loss, and no duplicate (idempotent producer) --
 mock err 0 NOT_LEADER_FOR_PARTITION 30
 mock err 0 REQUEST_TIMED_OUT 10
 mock err 0 NOT_ENOUGH_REPLICAS 10

@@ -1,7 +1,9 @@
 /* petrel-kafka-mock: runs a librdkafka mock cluster (rdkafka_mock.h) in its own process so that
  * integration tests and benchmarks can point petrel and kcat at it, and drives its failures from
  * a command FIFO: brokers down and up, injected request errors, latency, topic errors.
- * It listens on 127.0.0.1 only and keeps messages in memory until it exits. */
+ * It listens on 127.0.0.1 only and keeps messages in memory until it exits; like any mock
+ * cluster of librdkafka it keeps at most 5 MiB (or 100000 batches) per partition, dropping the
+ * oldest beyond that, so size topics by their partition count. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -272,6 +272,10 @@ static void test_config_errors(void **state)
          "a SASL user is needed with Mechanism SCRAM-SHA-256"},
         {"Brokers: [b:9092]\nTopic: t\nAuthentication:\n  Kerberos:\n    Enabled: true\n",
          "Authentication.Kerberos.Principal: needed when Kerberos is enabled"},
+        /* Only librdkafka's client creation sees these combinations. */
+        {"Brokers: [b:9092]\nTopic: t\nKafka: {acks: 1}\n",
+         "pipe/flusher_kafka_v2: librdkafka refuses this configuration: `acks` must be set to "
+         "`all` when `enable.idempotence` is true"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *text = kbad(cases[i].yaml);
