@@ -434,6 +434,9 @@ static int apply_default(loader_t *ld, const pt_cfg_field_t *f)
         *(const pt_node_t **)p = NULL;
         break;
     case PT_CFG_SECTION:
+        if (f->flags & PT_CFG_PRESENCE) {
+            *(const pt_node_t **)p = NULL;
+        }
         break;
     }
     if (rc == -ENOMEM) {
@@ -607,6 +610,9 @@ static int load_value(loader_t *ld, const pt_cfg_field_t *f, const char *label, 
         if (v->type != PT_NODE_MAP) {
             pt_cfg_error(ld->d, v->line, label, "expected a map, got %s", pt_node_kind(v));
             return -EINVAL;
+        }
+        if (f->flags & PT_CFG_PRESENCE) {
+            *(const pt_node_t **)p = v;
         }
         return 0;
     }
@@ -1035,6 +1041,11 @@ void pt_cfg_free(const pt_cfg_field_t *map, size_t n, void *out)
         }
         case PT_CFG_NODE:
             *(const pt_node_t **)p = NULL;
+            break;
+        case PT_CFG_SECTION:
+            if (map[i].flags & PT_CFG_PRESENCE) {
+                *(const pt_node_t **)p = NULL;
+            }
             break;
         default:
             break;

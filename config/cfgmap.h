@@ -28,6 +28,8 @@ typedef enum {
 #define PT_CFG_SECRET 0x2u   /* value never appears in logs or errors */
 #define PT_CFG_COMMA 0x4u    /* STRLIST: also split a comma-joined string */
 #define PT_CFG_BOUNDED 0x8u  /* INT/DOUBLE: enforce [min, max] */
+#define PT_CFG_PRESENCE 0x10u /* SECTION: store its map (const pt_node_t *, NULL when absent or
+                               * null) at offset, for sections whose presence means something */
 
 typedef struct pt_strlist_s {
     char **v;

@@ -17,11 +17,11 @@ static const pt_plugin_t *const registry[] = {
 
 /* Plugin types of LoongCollector's configs that this build does not provide. */
 static const char *const unavailable[] = {
-    "service_otlp", "input_container_stdio", "input_prometheus", "input_host_meta",
+    "input_container_stdio", "input_prometheus", "input_host_meta",
     "input_ebpf_file_security", "input_ebpf_network_observer", "input_journal", "input_syslog",
     "processor_spl",
     "processor_json",
-    "processor_regex", "processor_split_log_string", "aggregator_opentelemetry",
+    "processor_regex", "processor_split_log_string",
     "aggregator_context", "aggregator_content_value_group", "aggregator_metadata_group",
     "flusher_sls", "flusher_otlp", "flusher_prometheus", "flusher_loki", "flusher_elasticsearch",
     "flusher_clickhouse", "flusher_pulsar",

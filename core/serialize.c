@@ -120,6 +120,25 @@ static void write_nonempty(pt_jw_t *w, const char *key, pt_str_t s)
     }
 }
 
+/* A double that reads back as a double: pt_jw_double's shortest form, plus ".0" when that
+ * looks like an integer (6012 -> 6012.0), so that readers can tell asDouble from asInt. */
+static void write_dbl(pt_jw_t *w, double v)
+{
+    size_t before = w->buf->len;
+    pt_jw_double(w, v);
+    if (w->err != 0) {
+        return;
+    }
+    const char *p = w->buf->data + before;
+    size_t n = w->buf->len - before;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '.' || p[i] == 'e' || p[i] == 'E' || p[i] == 'n') {
+            return;
+        }
+    }
+    w->err = pt_buf_append(w->buf, ".0", 2);
+}
+
 static void write_span(pt_jw_t *w, const pt_span_ext_t *s, const pt_event_t *ev)
 {
     write_hex(w, "traceId", s->trace_id, 16);
@@ -222,7 +241,7 @@ static void write_doubles(pt_jw_t *w, const char *key, const double *v, uint32_t
     pt_jw_key(w, key, strlen(key));
     pt_jw_arr_open(w);
     for (uint32_t i = 0; i < n; i++) {
-        pt_jw_double(w, v[i]);
+        write_dbl(w, v[i]);
     }
     pt_jw_arr_close(w);
 }
@@ -276,15 +295,15 @@ static void write_metric_details(pt_jw_t *w, const pt_metric_ext_t *m)
         write_u64(w, "__count__", m->count);
         if (m->has & PT_METRIC_HAS_SUM) {
             pt_jw_key(w, "__sum__", 7);
-            pt_jw_double(w, m->sum);
+            write_dbl(w, m->sum);
         }
         if (m->has & PT_METRIC_HAS_MIN) {
             pt_jw_key(w, "__min__", 7);
-            pt_jw_double(w, m->min);
+            write_dbl(w, m->min);
         }
         if (m->has & PT_METRIC_HAS_MAX) {
             pt_jw_key(w, "__max__", 7);
-            pt_jw_double(w, m->max);
+            write_dbl(w, m->max);
         }
     }
     if (m->mtype == PT_METRIC_HISTOGRAM) {
@@ -296,7 +315,7 @@ static void write_metric_details(pt_jw_t *w, const pt_metric_ext_t *m)
         write_u64(w, "__zero_count__", m->zero_count);
         if (m->zero_threshold != 0) {
             pt_jw_key(w, "__zero_threshold__", 18);
-            pt_jw_double(w, m->zero_threshold);
+            write_dbl(w, m->zero_threshold);
         }
         write_buckets(w, "__positive__", m->pos_offset, m->pos_counts, m->npos);
         write_buckets(w, "__negative__", m->neg_offset, m->neg_counts, m->nneg);
@@ -306,9 +325,9 @@ static void write_metric_details(pt_jw_t *w, const pt_metric_ext_t *m)
         for (uint32_t i = 0; i < m->nquantiles; i++) {
             pt_jw_obj_open(w);
             pt_jw_key(w, "quantile", 8);
-            pt_jw_double(w, m->quantiles[i].quantile);
+            write_dbl(w, m->quantiles[i].quantile);
             pt_jw_key(w, "value", 5);
-            pt_jw_double(w, m->quantiles[i].value);
+            write_dbl(w, m->quantiles[i].value);
             pt_jw_obj_close(w);
         }
         pt_jw_arr_close(w);
@@ -324,7 +343,7 @@ static void write_metric_details(pt_jw_t *w, const pt_metric_ext_t *m)
             if (e->is_int) {
                 pt_jw_int(w, e->int_value);
             } else {
-                pt_jw_double(w, e->value);
+                write_dbl(w, e->value);
             }
             if (e->has_trace) {
                 write_hex(w, "traceId", e->trace_id, 16);
@@ -360,6 +379,8 @@ int pt_event_write_json(pt_buf_t *b, const pt_group_t *g, const pt_event_t *ev)
             pt_jw_key(&w, "__value__", 9);
             if (m->is_int) {
                 pt_jw_int(&w, m->int_value);
+            } else if (m->detailed) {
+                write_dbl(&w, m->value);
             } else {
                 pt_jw_double(&w, m->value);
             }

@@ -33,13 +33,12 @@ for f in "$PT_SOURCE_DIR"/config/examples/openclaw-*.yaml; do
     check_contains "$b: flusher_sls error points at [$b:$ln]" "$ERR" "[$f:$ln]"
     check_contains "$b: stdout summary counts errors" "$OUT" "$f: "
     if [ "$b" == openclaw-otel.yaml ]; then
+        # service_otlp and aggregator_opentelemetry are built in: their keys load unchanged.
         for plugin in service_otlp aggregator_opentelemetry; do
-            ln=$(line_of "$f" "Type: $plugin")
-            check_contains "$b: names $plugin as unavailable" "$ERR" \
-                "plugin '$plugin' is not available in this build of petrel"
-            check_contains "$b: $plugin error points at [$b:$ln]" "$ERR" "[$f:$ln]"
+            check_eq "$b: $plugin loads (no error names it)" 0 \
+                "$(grep -c "$plugin" <<<"$ERR" || true)"
         done
-        check_contains "$b: 3 errors in the summary" "$OUT" "$f: 3 error(s)"
+        check_contains "$b: only flusher_sls is an error" "$OUT" "$f: 1 error(s)"
     fi
 done
 

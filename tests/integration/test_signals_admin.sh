@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The admin endpoint (/healthz, /readyz, /metrics), SIGTERM (drain, checkpoint, exit 0 fast),
 # restarts that honour the checkpoint, kill -9 without data loss, and the default `petrel run`
-# with no arguments on the demo data set.
+# with no arguments on the demo data set (and its OTLP receiver on 127.0.0.1:4318).
 set -euo pipefail
 PT_NAME=test_signals_admin
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -153,8 +153,8 @@ check_eq "(e) checkpoint offset == input file size after the final stop" "$(file
 # ---------------------------------------------------------------- (f) the default run
 D=$T/default
 mkdir -p "$D"
-if ! port_free 9477; then
-    echo "# SKIP (f): 127.0.0.1:9477 is in use; the default run needs it for its admin endpoint"
+if ! port_free 9477 || ! port_free 4318; then
+    echo "# SKIP (f): 127.0.0.1:9477 or :4318 is in use; the default run needs them (admin, OTLP)"
 else
     (cd "$D" && "$LOGGEN" --out demo --if-empty --size 1M --quiet)
     want=$(find "$D/demo" -type f \( -name '*.jsonl' -o -name '*.log' \) -exec cat {} + | wc -l)
@@ -196,6 +196,19 @@ EOF
         test -f "$D/data/default.d/demo.yaml"
     check_eq "(f) default admin endpoint on 127.0.0.1:9477" 200 \
         "$(http_code http://127.0.0.1:9477/healthz)"
+    # The second default pipeline receives OTLP on 127.0.0.1:4318.
+    check "(f) the default OTLP pipeline was written to data/default.d/otlp.yaml" \
+        test -f "$D/data/default.d/otlp.yaml"
+    check_eq "(f) OTLP/HTTP on 127.0.0.1:4318 takes the SDK's traces" 200 \
+        "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+            -H 'Content-Type: application/x-protobuf' \
+            --data-binary "@$PT_SOURCE_DIR/tests/fixtures/otlp/traces.pb" \
+            http://127.0.0.1:4318/v1/traces)"
+    otlp_full() { [ "$(count_lines "$D/data/out/otlp.jsonl")" -ge 14 ]; }
+    check "(f) data/out/otlp.jsonl gets the request's 14 spans" wait_until 10 otlp_full
+    check_eq "(f) one line per span, the first with its id" \
+        "14 1" "$(count_lines "$D/data/out/otlp.jsonl") $(grep -c '"spanId":"ffa0453fd05d0552"' \
+            "$D/data/out/otlp.jsonl")"
     stop_pid "$DPID" TERM 5
     check_eq "(f) SIGTERM: exit status 0" 0 "$STOP_RC"
 fi
