@@ -72,7 +72,7 @@ struct kafka_s {
     uint32_t ntopics;
     uint32_t last_topic;
     atomic_uint rr;
-    int fatal;
+    int fatal; /* 1: a fatal error was reported; 2: and its messages were purged */
     int stopping;
     pt_kafka_done_cb done;
     int last_err;
@@ -419,6 +419,13 @@ static void service(kafka_t *s)
 {
     if (s->rk != NULL) {
         rd_kafka_poll(s->rk, 0);
+        if (s->fatal == 1) {
+            /* A fatal producer sends nothing more: report its messages now (as retries)
+             * instead of at MessageTimeoutMs, so a new producer can take over. */
+            s->fatal = 2;
+            rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_poll(s->rk, 0);
+        }
     }
     drain_done(s);
 }
