@@ -166,6 +166,12 @@ static int svc_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg
                      c->grpc.endpoint);
         rc = -EINVAL;
     }
+    if (c->grpc.present != NULL) {
+        pt_cfg_error(d, c->grpc.present->line, "Protocals.GRPC",
+                     "gRPC is not available in this build of service_otlp yet; use "
+                     "Protocals.HTTP");
+        rc = -EINVAL;
+    }
     if (c->tls_cert != NULL || c->tls_key != NULL || c->tls_ca != NULL) {
         /* Refuse rather than serve plaintext to a user who asked for TLS. */
         pt_cfg_error(d, inst->line, "TLS",
