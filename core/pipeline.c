@@ -20,6 +20,22 @@ typedef struct {
     int stop;
 } flusher_call_t;
 
+/* Stops one flusher on the sender loop: the flusher first (it completes or fails what it has in
+ * flight, which the delivery layer spools), then its delivery layer. */
+static void flusher_stop_one(pt_plugin_inst_t *f, pt_flusher_rt_t *rt)
+{
+    if (rt->dl != NULL) {
+        pt_delivery_spool_all(rt->dl);
+    }
+    if (f->plugin->stop != NULL) {
+        f->plugin->stop(f);
+    }
+    if (rt->dl != NULL) {
+        pt_delivery_destroy(rt->dl);
+        rt->dl = NULL;
+    }
+}
+
 static void flushers_on_sender(void *arg)
 {
     flusher_call_t *c = arg;
@@ -28,27 +44,24 @@ static void flushers_on_sender(void *arg)
         pt_plugin_inst_t *f = &c->p->flushers[i];
         pt_flusher_rt_t *rt = &c->p->frt[i];
         if (c->stop) {
-            /* The flusher stops first: it completes (or fails) what it has in flight, which the
-             * delivery layer spools; then the delivery layer closes. */
-            if (rt->dl != NULL) {
-                pt_delivery_spool_all(rt->dl);
-            }
-            if (f->plugin->stop != NULL) {
-                f->plugin->stop(f);
-            }
-            if (rt->dl != NULL) {
-                pt_delivery_destroy(rt->dl);
-                rt->dl = NULL;
-            }
+            flusher_stop_one(f, rt);
             continue;
         }
         int rc = f->plugin->start != NULL ? f->plugin->start(f, loop) : 0;
         if (rc == 0 && f->plugin->delivery_offset != 0) {
             rc = pt_delivery_create(f, rt, loop, &rt->dl);
+            if (rc != 0 && f->plugin->stop != NULL) {
+                f->plugin->stop(f);
+            }
         }
         if (rc != 0) {
             pt_log_error("[%s] cannot start: %s", f->id, pt_strerror(rc));
             c->rc = rc;
+            /* The pipeline will not run: stop the flushers that did start. */
+            for (int k = 0; k < i; k++) {
+                flusher_stop_one(&c->p->flushers[k], &c->p->frt[k]);
+            }
+            return;
         }
     }
 }

@@ -6,6 +6,7 @@
  * down); any other status is refused for good and dead-lettered. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,9 @@ struct http_state_s {
     CURLM *multi;
     uv_loop_t *loop;
     uv_timer_t timer;
-    int timer_open;
-    int free_on_close;
+    /* The state is freed by whichever comes last: destroy() on the main thread or the timer's
+     * close callback on the sender loop; hence an atomic count, not flags. */
+    atomic_int refs;
     req_t *reqs; /* in flight (libcurl 7.88 cannot list a multi's handles) */
 };
 
@@ -187,6 +189,7 @@ static int http_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cf
     s->c = c;
     s->id = inst->id;
     s->timeout_ms = tmo;
+    atomic_init(&s->refs, 1);
     s->proto = strcmp(c->protocol, "jsonline") == 0 ? PROTO_JSONLINE
                : strcmp(c->protocol, "raw") == 0  ? PROTO_RAW
                                                   : PROTO_CUSTOM_SINGLE;
@@ -520,15 +523,14 @@ static int http_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
     curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
-    s->timer_open = 1;
+    atomic_fetch_add(&s->refs, 1);
     return 0;
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
     http_state_t *s = h->data;
-    s->timer_open = 0;
-    if (s->free_on_close) {
+    if (atomic_fetch_sub(&s->refs, 1) == 1) {
         pt_free(s);
     }
 }
@@ -555,11 +557,9 @@ static void http_destroy(pt_plugin_inst_t *inst)
     curl_slist_free_all(s->base_headers);
     pt_free(s->url);
     inst->state = NULL;
-    if (s->timer_open) {
-        s->free_on_close = 1;
-        return;
+    if (atomic_fetch_sub(&s->refs, 1) == 1) {
+        pt_free(s);
     }
-    pt_free(s);
 }
 
 const pt_plugin_t pt_plugin_flusher_http = {
