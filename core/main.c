@@ -38,8 +38,8 @@ static void usage(FILE *out)
             "With no --config and no --config-dir, petrel writes the default demo pipeline to\n"
             "DATA_DIR/default.d/demo.yaml: it tails ./demo (OpenClaw session transcripts and app\n"
             "logs), parses JSON and writes JSON lines to DATA_DIR/out/demo.jsonl; and\n"
-            "DATA_DIR/default.d/otlp.yaml: it receives OTLP on 127.0.0.1:4318 (HTTP) and writes\n"
-            "JSON lines to DATA_DIR/out/otlp.jsonl.\n",
+            "DATA_DIR/default.d/otlp.yaml: it receives OTLP on 127.0.0.1:4318 (HTTP) and\n"
+            "127.0.0.1:4317 (gRPC) and writes JSON lines to DATA_DIR/out/otlp.jsonl.\n",
             PETREL_VERSION);
 }
 
@@ -116,7 +116,7 @@ static int write_default_pipeline(const char *data_dir, char *dir_out, size_t le
     }
     fprintf(f,
             "# Written by `petrel run` with no config: receives OTLP traces, metrics and logs\n"
-            "# on 127.0.0.1 (HTTP 4318: protobuf or JSON) and writes JSON lines to\n"
+            "# on 127.0.0.1 (HTTP 4318: protobuf or JSON; gRPC 4317) and writes JSON lines to\n"
             "# %s/out/otlp.jsonl.\n"
             "enable: true\n"
             "inputs:\n"
@@ -124,6 +124,8 @@ static int write_default_pipeline(const char *data_dir, char *dir_out, size_t le
             "    Protocals:\n"
             "      HTTP:\n"
             "        Endpoint: 127.0.0.1:4318\n"
+            "      GRPC:\n"
+            "        Endpoint: 127.0.0.1:4317\n"
             "flushers:\n"
             "  - Type: flusher_file\n"
             "    FilePath: %s/out/otlp.jsonl\n"

@@ -166,12 +166,6 @@ static int svc_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg
                      c->grpc.endpoint);
         rc = -EINVAL;
     }
-    if (c->grpc.present != NULL) {
-        pt_cfg_error(d, c->grpc.present->line, "Protocals.GRPC",
-                     "gRPC is not available in this build of service_otlp yet; use "
-                     "Protocals.HTTP");
-        rc = -EINVAL;
-    }
     if (c->tls_cert != NULL || c->tls_key != NULL || c->tls_ca != NULL) {
         /* Refuse rather than serve plaintext to a user who asked for TLS. */
         pt_cfg_error(d, inst->line, "TLS",
@@ -303,7 +297,8 @@ static int svc_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
     if ((rc = pt_acker_create(loop, &s->acker)) != 0) {
         return rc;
     }
-    if (s->c->http.present != NULL && (rc = svc_http_start(s)) != 0) {
+    if ((s->c->http.present != NULL && (rc = svc_http_start(s)) != 0) ||
+        (s->c->grpc.present != NULL && (rc = svc_grpc_start(s)) != 0)) {
         svc_stop(inst);
         return rc;
     }
@@ -334,6 +329,7 @@ static void svc_stop(pt_plugin_inst_t *inst)
     s->stopped = 1;
     fail_pending(s);
     svc_http_stop(s);
+    svc_grpc_stop(s);
 }
 
 static void svc_destroy(pt_plugin_inst_t *inst)

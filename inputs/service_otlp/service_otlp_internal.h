@@ -103,6 +103,11 @@ int svc_auth_ok(const svc_t *s, pt_str_t authorization);
 int svc_http_start(svc_t *s);
 void svc_http_stop(svc_t *s);
 
+/* The gRPC front end (grpc.c). stop answers nothing itself (pending calls are answered first)
+ * and closes every connection once its answers are written. */
+int svc_grpc_start(svc_t *s);
+void svc_grpc_stop(svc_t *s);
+
 /* Splits "host:port" ("[::1]:4318" for IPv6) into host (NUL-terminated, brackets kept) and
  * port. Returns 0 or -EINVAL. */
 int svc_parse_endpoint(const char *ep, char *host, size_t hostlen, int *port);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# A bounded load run while the flusher is blocked: many keep-alive HTTP clients post OTLP logs to
-# service_otlp whose only flusher writes into a FIFO nobody reads, so the sender stalls, the
-# process queue fills, and petrel must answer 503 with Retry-After, keep its memory bounded, and
-# lose nothing it accepted: once the FIFO is read, exactly the records of the 200-answered
-# requests come out, each once.
+# A bounded load run while the flusher is blocked: many keep-alive HTTP clients, then h2load over
+# gRPC, post OTLP logs to service_otlp whose only flusher writes into a FIFO nobody reads, so the
+# sender stalls, the process queue fills, and petrel must answer 503 with Retry-After (gRPC:
+# UNAVAILABLE with a RetryInfo delay), keep its memory bounded, and lose nothing it accepted: once
+# the FIFO is read, exactly the records of the accepted requests come out, each once.
 set -euo pipefail
 PT_NAME=test_otlp_load
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FX=$PT_SOURCE_DIR/tests/fixtures/otlp
 ADMIN=$(free_port)
 HP=$(free_port)
+GP=$(free_port)
 LOG=$T/petrel.log
 FIFO=$T/blocked.fifo
 mkdir -p "$T/conf" "$T/data"
@@ -32,6 +33,8 @@ inputs:
     Protocals:
       HTTP:
         Endpoint: 127.0.0.1:$HP
+      GRPC:
+        Endpoint: 127.0.0.1:$GP
 flushers:
   - Type: flusher_file
     FilePath: $FIFO
@@ -57,7 +60,7 @@ READER=$BG_PID
 
 start_bg "$LOG" "$PETREL" run --agent-config "$T/petrel.yaml" --config-dir "$T/conf"
 PID=$BG_PID
-check "petrel starts and listens" wait_until 10 eval '! port_free $HP'
+check "petrel starts and listens" wait_until 10 eval '! port_free $HP && ! port_free $GP'
 
 # 16 keep-alive clients, 6 seconds, each posting the SDK's 23 log records per request.
 load=$(python3 - "$HP" "$FX/logs.json" "$PID" <<'EOF'
@@ -119,6 +122,39 @@ else
 fi
 check_eq "refusals are counted" "$refused" \
     "$(metric "http://127.0.0.1:$ADMIN/metrics" 'petrel_otlp_requests_refused_total{pipeline="load",plugin="service_otlp"}')"
+
+# gRPC while still blocked: h2load, 4 connections x 8 streams, then one call to read the status.
+M=http://127.0.0.1:$ADMIN/metrics
+LOGS_PATH=/opentelemetry.proto.collector.logs.v1.LogsService/Export
+h2=$(timeout 60 h2load -n 2000 -c 4 -m 8 -d "$FX/grpc/logs.grpc" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "http://127.0.0.1:$GP$LOGS_PATH" 2>&1 || true)
+check_contains "h2load: 2000 gRPC calls all answered" "$h2" "2000 succeeded, 0 failed, 0 errored"
+st=$(nghttp -v -t 10 -H ':method: POST' -H 'content-type: application/grpc' -d "$FX/grpc/logs.grpc" \
+    "http://127.0.0.1:$GP$LOGS_PATH" 2>&1 | tr -d '\0' |
+    sed -n 's/.*recv (stream_id=[0-9]*) \(grpc-status\|grpc-message\|grpc-status-details-bin\): \(.*\)$/\1 \2/p')
+check_contains "gRPC while blocked: UNAVAILABLE" "$st" "grpc-status 14"
+check_contains "gRPC while blocked: says why" "$st" "grpc-message the pipeline is full"
+details=$(sed -n 's/^grpc-status-details-bin //p' <<<"$st")
+delay=$(python3 -c '
+import base64, sys
+sys.path.insert(0, sys.argv[2])
+from otlp_check import pb_fields
+b = sys.argv[1]
+st = dict(pb_fields(base64.b64decode(b + "=" * (-len(b) % 4))))
+anyv = dict(pb_fields(st[3]))
+ri = dict(pb_fields(dict(pb_fields(anyv[2]))[1]))
+print(st[1], anyv[1].decode(), ri.get(1, 0), ri.get(2, 0))' "$details" "$PT_SOURCE_DIR/tests/integration" 2>&1 || true)
+check_eq "gRPC while blocked: RetryInfo asks for RetryAfterSec (2 s)" \
+    "14 type.googleapis.com/google.rpc.RetryInfo 2 0" "$delay"
+requests=$(metric "$M" 'petrel_otlp_requests_total{pipeline="load",plugin="service_otlp"}')
+refused_all=$(metric "$M" 'petrel_otlp_requests_refused_total{pipeline="load",plugin="service_otlp"}')
+invalid=$(metric "$M" 'petrel_otlp_requests_invalid_total{pipeline="load",plugin="service_otlp"}')
+grpc_accepted=$((requests - refused_all - invalid - accepted))
+echo "# gRPC: $((2001 - grpc_accepted)) of 2001 calls refused, $grpc_accepted accepted"
+check_eq "every gRPC call was either accepted or refused" 2001 \
+    "$((grpc_accepted + refused_all - refused))"
+check_ge "the blocked pipeline refused gRPC calls" 1000 "$((refused_all - refused))"
+accepted=$((accepted + grpc_accepted))
 
 # Unblock: everything accepted comes out, once.
 touch "$T/drain"

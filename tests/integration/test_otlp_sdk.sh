@@ -22,6 +22,7 @@ fi
 
 ADMIN=$(free_port)
 HP=$(free_port)
+GP=$(free_port)
 OUT=$T/out/otlp.jsonl
 LOG=$T/petrel.log
 mkdir -p "$T/conf" "$T/data"
@@ -36,6 +37,8 @@ inputs:
     Protocals:
       HTTP:
         Endpoint: 127.0.0.1:$HP
+      GRPC:
+        Endpoint: 127.0.0.1:$GP
 aggregators:
   - Type: aggregator_opentelemetry
     TimeoutMs: 100
@@ -45,7 +48,7 @@ flushers:
 EOF
 start_bg "$LOG" "$PETREL" run --agent-config "$T/petrel.yaml" --config-dir "$T/conf"
 PID=$BG_PID
-check "petrel starts and listens" wait_until 10 eval '! port_free $HP'
+check "petrel starts and listens" wait_until 10 eval '! port_free $HP && ! port_free $GP'
 
 # run NAME PROTOCOL COMPRESSION ENDPOINT [send.js options...]: one SDK process, then the check.
 run() {
@@ -75,6 +78,14 @@ done
 run big-http_protobuf http/protobuf gzip "http://127.0.0.1:$HP" --spans 1200 --logs 3000
 check_contains "big run: 1200 spans, 3000 logs" "$(python3 \
     "$PT_SOURCE_DIR/tests/integration/otlp_sdk_check.py" "$OUT" "$T/big-http_protobuf.json")" \
+    "spans=1200 points=8 logs=3000 ok"
+
+for comp in none gzip; do
+    run "grpc-$comp" grpc "$comp" "http://127.0.0.1:$GP"
+done
+run big-grpc grpc gzip "http://127.0.0.1:$GP" --spans 1200 --logs 3000
+check_contains "big gRPC run: 1200 spans, 3000 logs" "$(python3 \
+    "$PT_SOURCE_DIR/tests/integration/otlp_sdk_check.py" "$OUT" "$T/big-grpc.json")" \
     "spans=1200 points=8 logs=3000 ok"
 
 stop_pid "$PID" TERM 5

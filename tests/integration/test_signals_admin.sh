@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The admin endpoint (/healthz, /readyz, /metrics), SIGTERM (drain, checkpoint, exit 0 fast),
 # restarts that honour the checkpoint, kill -9 without data loss, and the default `petrel run`
-# with no arguments on the demo data set (and its OTLP receiver on 127.0.0.1:4318).
+# with no arguments on the demo data set (and its OTLP receiver on 127.0.0.1:4318 and :4317).
 set -euo pipefail
 PT_NAME=test_signals_admin
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -153,8 +153,8 @@ check_eq "(e) checkpoint offset == input file size after the final stop" "$(file
 # ---------------------------------------------------------------- (f) the default run
 D=$T/default
 mkdir -p "$D"
-if ! port_free 9477 || ! port_free 4318; then
-    echo "# SKIP (f): 127.0.0.1:9477 or :4318 is in use; the default run needs them (admin, OTLP)"
+if ! port_free 9477 || ! port_free 4318 || ! port_free 4317; then
+    echo "# SKIP (f): 127.0.0.1:9477, :4318 or :4317 is in use; the default run needs them"
 else
     (cd "$D" && "$LOGGEN" --out demo --if-empty --size 1M --quiet)
     want=$(find "$D/demo" -type f \( -name '*.jsonl' -o -name '*.log' \) -exec cat {} + | wc -l)
@@ -206,8 +206,15 @@ EOF
             http://127.0.0.1:4318/v1/traces)"
     otlp_full() { [ "$(count_lines "$D/data/out/otlp.jsonl")" -ge 14 ]; }
     check "(f) data/out/otlp.jsonl gets the request's 14 spans" wait_until 10 otlp_full
-    check_eq "(f) one line per span, the first with its id" \
-        "14 1" "$(count_lines "$D/data/out/otlp.jsonl") $(grep -c '"spanId":"ffa0453fd05d0552"' \
+    check_contains "(f) OTLP/gRPC on 127.0.0.1:4317 takes the SDK's logs" \
+        "$(nghttp -v -t 5 -H ':method: POST' -H 'content-type: application/grpc' \
+            -d "$PT_SOURCE_DIR/tests/fixtures/otlp/grpc/logs.grpc" \
+            http://127.0.0.1:4317/opentelemetry.proto.collector.logs.v1.LogsService/Export 2>&1 |
+            tr -d '\0')" "grpc-status: 0"
+    otlp_full() { [ "$(count_lines "$D/data/out/otlp.jsonl")" -ge 37 ]; }
+    check "(f) and its 23 log records" wait_until 10 otlp_full
+    check_eq "(f) one line per record, the first span with its id" \
+        "37 1" "$(count_lines "$D/data/out/otlp.jsonl") $(grep -c '"spanId":"ffa0453fd05d0552"' \
             "$D/data/out/otlp.jsonl")"
     stop_pid "$DPID" TERM 5
     check_eq "(f) SIGTERM: exit status 0" 0 "$STOP_RC"
