@@ -168,3 +168,17 @@ int pt_event_del(pt_event_t *ev, pt_str_t key)
     }
     return 0;
 }
+
+uint8_t pt_field_type(const pt_attr_t *hints, uint32_t nhints, uint32_t *cursor,
+                      const pt_field_t *f)
+{
+    for (uint32_t k = 0; k < nhints; k++) {
+        uint32_t j = (*cursor + k) % nhints;
+        if (hints[j].key.ptr == f->key.ptr && hints[j].val.ptr == f->val.ptr &&
+            hints[j].val.len == f->val.len) {
+            *cursor = j + 1;
+            return hints[j].type;
+        }
+    }
+    return PT_VAL_STRING;
+}

@@ -53,6 +53,12 @@ typedef struct pt_attr_s {
     uint8_t type; /* pt_val_type_t */
 } pt_attr_t;
 
+/* The OTLP type of field f: that of the hint with the same key and value views, else
+ * PT_VAL_STRING (a field a processor rewrote is text). *cursor (start at 0) remembers where the
+ * last hint matched, so walking the fields in order costs one comparison each. Any thread. */
+uint8_t pt_field_type(const pt_attr_t *hints, uint32_t nhints, uint32_t *cursor,
+                      const pt_field_t *f);
+
 typedef struct pt_exemplar_s {
     uint64_t time_ns;
     double value;

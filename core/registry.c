@@ -23,7 +23,7 @@ static const char *const unavailable[] = {
     "processor_json",
     "processor_regex", "processor_split_log_string",
     "aggregator_context", "aggregator_content_value_group", "aggregator_metadata_group",
-    "flusher_sls", "flusher_otlp", "flusher_prometheus", "flusher_loki", "flusher_elasticsearch",
+    "flusher_sls", "flusher_prometheus", "flusher_loki", "flusher_elasticsearch",
     "flusher_clickhouse", "flusher_pulsar",
 };
 

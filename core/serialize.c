@@ -29,22 +29,6 @@ static void write_tags(pt_jw_t *w, const pt_group_t *g)
  * span JSON names (traceId, startTimeNs, attributes, events, links, status), log and metric
  * details "__name__"-style keys that cannot clash with an attribute. */
 
-/* The type of field f: a hint with the same key and value views, else a string. cursor makes
- * the usual case (fields still in decoding order) one comparison. */
-static uint8_t hint_type(const pt_attr_t *hints, uint32_t n, uint32_t *cursor, pt_str_t key,
-                         pt_str_t val)
-{
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t j = (*cursor + k) % n;
-        if (hints[j].key.ptr == key.ptr && hints[j].val.ptr == val.ptr &&
-            hints[j].val.len == val.len) {
-            *cursor = j + 1;
-            return hints[j].type;
-        }
-    }
-    return PT_VAL_STRING;
-}
-
 static void write_typed(pt_jw_t *w, uint8_t type, pt_str_t val)
 {
     switch (type) {
@@ -79,7 +63,7 @@ static void write_fields_typed(pt_jw_t *w, const pt_event_t *ev, const pt_attr_t
     for (uint32_t i = 0; i < ev->nfields; i++) {
         const pt_field_t *f = &ev->fields[i];
         pt_jw_key(w, f->key.ptr, f->key.len);
-        write_typed(w, hint_type(hints, nhints, &cursor, f->key, f->val), f->val);
+        write_typed(w, pt_field_type(hints, nhints, &cursor, f), f->val);
     }
 }
 

@@ -81,6 +81,19 @@ int pt_otlp_to_groups(int signal, const ProtobufCMessage *msg, pt_arena_t *a, in
  * allocated in a. For arrays and kvlists the JSON text. Returns 0 or -ENOMEM. */
 int pt_otlp_any_text(pt_arena_t *a, const void *any_value, pt_str_t *out, uint8_t *type);
 
+/* ---- encoding (exporters) ---------------------------------------------------------------- */
+
+/* Appends to out[sig] (indexed by PT_SIGNAL_*; NULL entries are skipped) the protobuf
+ * Export*ServiceRequest of the live events of that signal in groups[0..n): SPAN events are
+ * traces, METRIC events metrics, LOG and RAW events logs. Each group is a ScopeX, consecutive
+ * groups of one resource share a ResourceX; resource and scope come from the tags and the
+ * pt_otlp_origin_t, attribute types from the hints. Events that did not come from OTLP are
+ * exported too: a raw line, or a log's "content" field, is the body; other fields are string
+ * attributes. counts[sig] gets the number of spans / data points / log records (nothing is
+ * appended for 0). Any thread; uses a scratch arena. Returns 0 or -ENOMEM. */
+int pt_otlp_encode_groups(pt_group_t *const *groups, uint32_t n, pt_buf_t *out[4],
+                          uint32_t counts[4]);
+
 /* ---- responses --------------------------------------------------------------------------- */
 
 /* Appends the Export*ServiceResponse for signal: empty when rejected is 0, else with

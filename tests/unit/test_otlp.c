@@ -267,7 +267,8 @@ static void test_metrics(void **state)
         {"\"__type__\":\"exponential_histogram\"", "3"},
         {"\"__type__\":\"sum\"", "8"},
         {"\"__type__\":\"gauge\"", "5"},
-        {"\"__explicit_bounds__\":[50.0,100.0,250.0,500.0,1000.0,2500.0,5000.0,10000.0,30000.0]", "3"},
+        {"\"__explicit_bounds__\":[50.0,100.0,250.0,500.0,1000.0,2500.0,5000.0,10000.0,30000.0]",
+         "3"},
         {"\"__scale__\":20", "2"},
         {"\"__scale__\":7", "1"},
         {"\"__unit__\":\"{token}\"", "6"},
@@ -535,6 +536,101 @@ static void test_pb_depth(void **state)
     pt_arena_unref(a);
 }
 
+/* Events -> OTLP -> events gives the same events, JSON line for JSON line: every field of
+ * spans, data points and log records survives, with the attribute types (ints stay ints, arrays
+ * stay arrays, bytes stay bytes). */
+static void roundtrip(const char *file, int signal, int json)
+{
+    decoded_t a;
+    char err[256];
+    pt_buf_t pb;
+    pt_buf_t *outs[4] = {NULL, NULL, NULL, NULL};
+    uint32_t counts[4];
+
+    assert_int_equal(decode_file(file, signal, json, &a, err, sizeof(err)), 0);
+    pt_buf_init(&pb);
+    outs[signal] = &pb;
+    assert_int_equal(pt_otlp_encode_groups(a.g.groups, a.g.ngroups, outs, counts), 0);
+    assert_int_equal(counts[signal], a.g.records);
+
+    pt_arena_t *arena = pt_arena_create(PT_ARENA_LARGE);
+    ProtobufCMessage *m;
+    pt_otlp_groups_t g2;
+    pt_buf_t out2;
+    assert_int_equal(pt_otlp_decode_pb(signal, arena, pb.data, pb.len, &m, err, sizeof(err)), 0);
+    assert_int_equal(pt_otlp_to_groups(signal, m, arena, 42, &g2), 0);
+    assert_int_equal(g2.records, a.g.records);
+    assert_int_equal(g2.ngroups, a.g.ngroups);
+    pt_buf_init(&out2);
+    for (uint32_t i = 0; i < g2.ngroups; i++) {
+        for (uint32_t e = 0; e < g2.groups[i]->nevents; e++) {
+            assert_int_equal(pt_event_write_json(&out2, g2.groups[i], &g2.groups[i]->events[e]), 0);
+        }
+        pt_group_release(g2.groups[i]);
+    }
+    pt_buf_putc(&out2, '\0');
+    assert_string_equal(out2.data, a.out.data);
+    pt_buf_free(&out2);
+    pt_buf_free(&pb);
+    pt_arena_unref(arena);
+    decoded_free(&a);
+}
+
+static void test_roundtrip(void **state)
+{
+    roundtrip("traces.pb", PT_SIGNAL_TRACES, 0);
+    roundtrip("traces.json.gz", PT_SIGNAL_TRACES, 1);
+    roundtrip("metrics.pb", PT_SIGNAL_METRICS, 0);
+    roundtrip("metrics.json", PT_SIGNAL_METRICS, 1);
+    roundtrip("logs.pb", PT_SIGNAL_LOGS, 0);
+    roundtrip("logs.json.gz", PT_SIGNAL_LOGS, 1);
+}
+
+/* Events that did not come from OTLP export as logs: a raw line is the body, a file log's
+ * "content" field too, its other fields string attributes, tags resource attributes. */
+static void test_export_plain_events(void **state)
+{
+    pt_arena_t *a = pt_arena_create(PT_ARENA_SMALL);
+    pt_group_t *g = pt_group_create(a, 4);
+    pt_buf_t pb;
+    pt_buf_t *outs[4] = {NULL, NULL, NULL, NULL};
+    uint32_t counts[4];
+
+    pt_group_set_tag(g, PT_STR_LIT("__path__"), PT_STR_LIT("/var/log/a.log"));
+    pt_event_t *ev = pt_group_add_event(g, PT_EVENT_RAW);
+    ev->raw = PT_STR_LIT("a raw line");
+    ev->time_ns = 5000000000LL;
+    ev = pt_group_add_event(g, PT_EVENT_LOG);
+    pt_event_append(g, ev, PT_STR_LIT("level"), PT_STR_LIT("warn"));
+    pt_event_append(g, ev, PT_STR_LIT("content"), PT_STR_LIT("parsed"));
+    ev->time_ns = 6000000000LL;
+    pt_buf_init(&pb);
+    outs[PT_SIGNAL_LOGS] = &pb;
+    outs[PT_SIGNAL_TRACES] = &pb; /* nothing of these: nothing appended */
+    assert_int_equal(pt_otlp_encode_groups(&g, 1, outs, counts), 0);
+    assert_int_equal(counts[PT_SIGNAL_LOGS], 2);
+    assert_int_equal(counts[PT_SIGNAL_TRACES], 0);
+    pb_logs_req_t *r =
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+            NULL, pb.len, (uint8_t *)pb.data);
+    assert_non_null(r);
+    assert_int_equal(r->n_resource_logs, 1);
+    pb_resource_logs_t *rl = r->resource_logs[0];
+    assert_string_equal(rl->resource->attributes[0]->key, "__path__");
+    assert_string_equal(rl->resource->attributes[0]->value->string_value, "/var/log/a.log");
+    pb_log_record_t **lr = rl->scope_logs[0]->log_records;
+    assert_int_equal(rl->scope_logs[0]->n_log_records, 2);
+    assert_string_equal(lr[0]->body->string_value, "a raw line");
+    assert_int_equal(lr[0]->time_unix_nano, 5000000000ULL);
+    assert_string_equal(lr[1]->body->string_value, "parsed");
+    assert_int_equal(lr[1]->n_attributes, 1);
+    assert_string_equal(lr[1]->attributes[0]->key, "level");
+    opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(r, NULL);
+    pt_buf_free(&pb);
+    pt_group_release(g);
+    pt_arena_unref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_decompress_cap),
         cmocka_unit_test(test_pb_depth),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_export_plain_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
