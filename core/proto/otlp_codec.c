@@ -204,6 +204,10 @@ int pt_otlp_decode_pb(int signal, pt_arena_t *a, const void *data, size_t len,
         snprintf(err, errlen, "unknown signal");
         return -EINVAL;
     }
+    if (len == 0) {
+        data = ""; /* an empty request (no data at all) is valid and empty */
+        w.base = data;
+    }
     rc = wire_check(&w, d, data, (const uint8_t *)data + len, 1);
     if (rc != 0) {
         return rc;

@@ -343,6 +343,17 @@ static pt_str_t concat(pt_arena_t *a, const char *prefix, pt_str_t s)
     return pt_str(p, pl + s.len);
 }
 
+/* 1 when one of the group's first n tags has key k. */
+static int tag_among(const pt_group_t *g, uint32_t n, pt_str_t k)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (pt_str_eq(g->tags[i].key, k)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A new group for one scope of a resource, registered in the output. */
 static pt_group_t *group_open(conv_t *cv, int signal, const res_t *res, const pb_scope_t *scope,
                               const char *scope_schema_url, size_t nrecords)
@@ -397,20 +408,28 @@ static pt_group_t *group_open(conv_t *cv, int signal, const res_t *res, const pb
         if (typed_attrs(cv, scope->attributes, nscope, &o->scope_attrs, &o->nscope_attrs) != 0) {
             return NULL;
         }
-        /* Scope attributes go first so that the scope's own name and version win a clash. */
+        /* Clashes: a resource attribute keeps its tag, and the scope's own name and version
+         * beat a scope attribute called "name" or "version" (which then is not a tag), so that
+         * every tag says where it came from and an exporter can put it back there. */
+        uint32_t nres = g->ntags;
         for (uint32_t i = 0; i < o->nscope_attrs; i++) {
             pt_str_t k = concat(cv->a, "otlp.scope.", o->scope_attrs[i].key);
             if (k.ptr == NULL) {
                 return NULL;
             }
             o->scope_attrs[i].key = k;
+            if (tag_among(g, nres, k) ||
+                (o->scope_name.len > 0 && pt_str_eq_c(k, "otlp.scope.name")) ||
+                (o->scope_version.len > 0 && pt_str_eq_c(k, "otlp.scope.version"))) {
+                continue;
+            }
             if (pt_group_set_tag(g, k, o->scope_attrs[i].val) != 0) {
                 return NULL;
             }
         }
-        if ((o->scope_name.len > 0 &&
+        if ((o->scope_name.len > 0 && !tag_among(g, nres, PT_STR_LIT("otlp.scope.name")) &&
              pt_group_set_tag(g, PT_STR_LIT("otlp.scope.name"), o->scope_name) != 0) ||
-            (o->scope_version.len > 0 &&
+            (o->scope_version.len > 0 && !tag_among(g, nres, PT_STR_LIT("otlp.scope.version")) &&
              pt_group_set_tag(g, PT_STR_LIT("otlp.scope.version"), o->scope_version) != 0)) {
             return NULL;
         }

@@ -48,6 +48,22 @@ static char *S(enc_t *e, pt_str_t s)
     return p;
 }
 
+/* A string for a oneof member: protobuf-c leaves a oneof string out of the wire when it is its
+ * default pointer (protobuf_c_empty_string), which would turn a present empty string value
+ * into no value at all; an arena copy of "" is another pointer. */
+static char *S1(enc_t *e, pt_str_t s)
+{
+    if (s.len > 0) {
+        return S(e, s);
+    }
+    char *p = A(e, 1);
+    if (p == NULL) {
+        return (char *)protobuf_c_empty_string;
+    }
+    p[0] = '\0';
+    return p;
+}
+
 static ProtobufCBinaryData bin(enc_t *e, const uint8_t *id, size_t n)
 {
     ProtobufCBinaryData b = {0, NULL};
@@ -137,7 +153,7 @@ static pb_any_t *any_json(enc_t *e, const char *src, const pt_json_tok_t *t, int
         int n = p != NULL ? pt_json_unescape(src + k->start, k->len, p) : -1;
         v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
         if (n < 0) {
-            v->string_value = (char *)protobuf_c_empty_string;
+            v->string_value = S1(e, PT_STR_NULL);
         } else {
             p[n] = '\0';
             v->string_value = p;
@@ -274,7 +290,7 @@ static pb_any_t *any_from(enc_t *e, uint8_t type, pt_str_t s)
         } else {
             /* Not JSON (a processor wrote text with the old view?): keep the text. */
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-            v->string_value = S(e, s);
+            v->string_value = S1(e, s);
         }
         if (t != small) {
             pt_free(t);
@@ -285,7 +301,7 @@ static pb_any_t *any_from(enc_t *e, uint8_t type, pt_str_t s)
         return v;
     default:
         v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        v->string_value = S(e, s);
+        v->string_value = S1(e, s);
         return v;
     }
 }
@@ -343,11 +359,13 @@ static int is_internal_tag(pt_str_t k)
     return pt_str_eq_c(k, "__logstore__");
 }
 
+/* The original of tag t: same value view, same key text (a repeated key leaves the first key's
+ * view with the last value's). */
 static const pt_attr_t *find_hint(const pt_attr_t *a, uint32_t n, const pt_field_t *t)
 {
     for (uint32_t i = 0; i < n; i++) {
-        if (a[i].key.ptr == t->key.ptr && a[i].val.ptr == t->val.ptr &&
-            a[i].val.len == t->val.len) {
+        if (a[i].val.ptr == t->val.ptr && a[i].val.len == t->val.len &&
+            pt_str_eq(a[i].key, t->key)) {
             return &a[i];
         }
     }
@@ -365,10 +383,11 @@ static pb_resource_t *resource_of(enc_t *e, const pt_group_t *g)
     r->attributes = A(e, g->ntags * sizeof(*r->attributes));
     for (uint32_t i = 0; r->attributes != NULL && i < g->ntags; i++) {
         const pt_field_t *t = &g->tags[i];
-        if (is_scope_tag(t->key) || is_internal_tag(t->key)) {
+        /* A tag that is a resource attribute's stays one, whatever its key looks like. */
+        const pt_attr_t *h = o != NULL ? find_hint(o->resource_attrs, o->nresource_attrs, t) : NULL;
+        if (h == NULL && (is_scope_tag(t->key) || is_internal_tag(t->key))) {
             continue;
         }
-        const pt_attr_t *h = o != NULL ? find_hint(o->resource_attrs, o->nresource_attrs, t) : NULL;
         r->attributes[r->n_attributes++] = kv_new(e, t->key, h != NULL ? h->type : 0, t->val);
     }
     if (o != NULL) {
@@ -393,7 +412,8 @@ static pb_scope_t *scope_of(enc_t *e, const pt_group_t *g)
     sc->attributes = A(e, g->ntags * sizeof(*sc->attributes));
     for (uint32_t i = 0; sc->attributes != NULL && i < g->ntags; i++) {
         const pt_field_t *t = &g->tags[i];
-        if (!is_scope_tag(t->key)) {
+        if (!is_scope_tag(t->key) ||
+            (o != NULL && find_hint(o->resource_attrs, o->nresource_attrs, t) != NULL)) {
             continue;
         }
         const pt_attr_t *h = o != NULL ? find_hint(o->scope_attrs, o->nscope_attrs, t) : NULL;

@@ -586,6 +586,72 @@ static void test_roundtrip(void **state)
     roundtrip("logs.json.gz", PT_SIGNAL_LOGS, 1);
 }
 
+/* serialize(decode(doc)) == serialize(decode(encode(decode(doc)))) for a JSON request. */
+static void rt_json(const char *doc, int signal, const char *expect)
+{
+    pt_arena_t *a = pt_arena_create(PT_ARENA_SMALL);
+    pt_arena_t *a2 = pt_arena_create(PT_ARENA_SMALL);
+    ProtobufCMessage *m;
+    pt_otlp_groups_t g1, g2;
+    pt_buf_t one, two, pb;
+    pt_buf_t *outs[4] = {NULL, NULL, NULL, NULL};
+    uint32_t counts[4];
+    char err[256];
+
+    pt_buf_init(&one);
+    pt_buf_init(&two);
+    pt_buf_init(&pb);
+    assert_int_equal(pt_otlp_decode_json(signal, a, doc, strlen(doc), &m, err, sizeof(err)), 0);
+    assert_int_equal(pt_otlp_to_groups(signal, m, a, 1, &g1), 0);
+    outs[signal] = &pb;
+    assert_int_equal(pt_otlp_encode_groups(g1.groups, g1.ngroups, outs, counts), 0);
+    assert_int_equal(pt_otlp_decode_pb(signal, a2, pb.data, pb.len, &m, err, sizeof(err)), 0);
+    assert_int_equal(pt_otlp_to_groups(signal, m, a2, 1, &g2), 0);
+    pt_otlp_groups_t *gs[2] = {&g1, &g2};
+    pt_buf_t *bs[2] = {&one, &two};
+    for (int k = 0; k < 2; k++) {
+        for (uint32_t i = 0; i < gs[k]->ngroups; i++) {
+            for (uint32_t e = 0; e < gs[k]->groups[i]->nevents; e++) {
+                pt_event_write_json(bs[k], gs[k]->groups[i], &gs[k]->groups[i]->events[e]);
+            }
+            pt_group_release(gs[k]->groups[i]);
+        }
+        pt_buf_putc(bs[k], '\0');
+    }
+    assert_string_equal(two.data, one.data);
+    assert_string_equal(one.data, expect);
+    pt_buf_free(&one);
+    pt_buf_free(&two);
+    pt_buf_free(&pb);
+    pt_arena_unref(a);
+    pt_arena_unref(a2);
+}
+
+/* Cases the fuzzer found: an empty string value stays a string (protobuf-c drops a oneof
+ * string that is its default pointer), and resource attributes named like the scope's tags, even
+ * repeated, stay resource attributes. */
+static void test_roundtrip_edges(void **state)
+{
+    rt_json("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"1000000000\","
+            "\"body\":{\"stringValue\":\"\"},\"attributes\":[{\"key\":\"e\",\"value\":"
+            "{\"stringValue\":\"\"}},{\"key\":\"n\",\"value\":{}}]}]}]}]}",
+            PT_SIGNAL_LOGS,
+            "{\"__time__\":1,\"content\":\"\",\"e\":\"\",\"n\":null,"
+            "\"__time_unix_nano__\":1000000000}\n");
+    rt_json("{\"resourceLogs\":[{\"resource\":{\"attributes\":["
+            "{\"key\":\"otlp.scope.version\",\"value\":{\"stringValue\":\"a\"}},"
+            "{\"key\":\"otlp.scope.version\",\"value\":{\"stringValue\":\"b\"}},"
+            "{\"key\":\"otlp.scope.name\",\"value\":{\"intValue\":7}}]},"
+            "\"scopeLogs\":[{\"scope\":{\"name\":\"s\",\"version\":\"v\",\"attributes\":["
+            "{\"key\":\"name\",\"value\":{\"stringValue\":\"x\"}},"
+            "{\"key\":\"k\",\"value\":{\"boolValue\":true}}]},"
+            "\"logRecords\":[{\"timeUnixNano\":\"2000000000\"}]}]}]}",
+            PT_SIGNAL_LOGS,
+            "{\"__time__\":2,\"__time_unix_nano__\":2000000000,"
+            "\"__tag__:otlp.scope.version\":\"b\",\"__tag__:otlp.scope.name\":\"7\","
+            "\"__tag__:otlp.scope.k\":\"true\"}\n");
+}
+
 /* Events that did not come from OTLP export as logs: a raw line is the body, a file log's
  * "content" field too, its other fields string attributes, tags resource attributes. */
 static void test_export_plain_events(void **state)
@@ -644,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_decompress_cap),
         cmocka_unit_test(test_pb_depth),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_roundtrip_edges),
         cmocka_unit_test(test_export_plain_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
