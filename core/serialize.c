@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "plugin.h"
+#include "proto/otlp.h"
 
 static void write_tags(pt_jw_t *w, const pt_group_t *g)
 {
@@ -80,12 +81,8 @@ static void write_attrs(pt_jw_t *w, const char *key, const pt_attr_t *a, uint32_
 
 static void write_hex(pt_jw_t *w, const char *key, const uint8_t *id, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     char hex[32];
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = digits[id[i] >> 4];
-        hex[2 * i + 1] = digits[id[i] & 15];
-    }
+    pt_otlp_hex(id, n, hex);
     pt_jw_key(w, key, strlen(key));
     pt_jw_str(w, hex, 2 * n);
 }

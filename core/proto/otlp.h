@@ -119,6 +119,15 @@ int pt_otlp_encoding_parse(pt_str_t token);
  * allocation failure. Memory used is the output plus the codec's window. */
 int pt_otlp_decompress(pt_encoding_t enc, const void *in, size_t len, size_t max, pt_buf_t *out);
 
+/* ---- base64 ------------------------------------------------------------------------------ */
+
+/* Standard base64 of in[0..len) into out (room for (len + 2) / 3 * 4 bytes), with '=' padding
+ * or without (gRPC "-bin" metadata). Returns the length written (no NUL). */
+size_t pt_otlp_b64_encode(const uint8_t *in, size_t len, char *out, int pad);
+/* Decodes standard or URL-safe base64, padding optional, into out (room for len * 3 / 4 + 3).
+ * Returns the decoded length, or -1 when s is not base64. */
+long pt_otlp_b64_decode(const char *s, size_t len, uint8_t *out);
+
 /* ---- ids --------------------------------------------------------------------------------- */
 
 /* Lowercase hex of n bytes into out (2n bytes, no NUL). */

@@ -68,6 +68,80 @@ void pt_otlp_hex(const uint8_t *id, size_t n, char *out)
     }
 }
 
+size_t pt_otlp_b64_encode(const uint8_t *in, size_t len, char *out, int pad)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t k = 0;
+    size_t i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[k++] = t[v >> 18];
+        out[k++] = t[(v >> 12) & 63];
+        out[k++] = t[(v >> 6) & 63];
+        out[k++] = t[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+        out[k++] = t[v >> 18];
+        out[k++] = t[(v >> 12) & 63];
+        if (i + 1 < len) {
+            out[k++] = t[(v >> 6) & 63];
+        } else if (pad) {
+            out[k++] = '=';
+        }
+        if (pad) {
+            out[k++] = '=';
+        }
+    }
+    return k;
+}
+
+static int b64_digit(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        return ch - 'A';
+    }
+    if (ch >= 'a' && ch <= 'z') {
+        return ch - 'a' + 26;
+    }
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0' + 52;
+    }
+    if (ch == '+' || ch == '-') {
+        return 62;
+    }
+    if (ch == '/' || ch == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+long pt_otlp_b64_decode(const char *s, size_t len, uint8_t *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    long n = 0;
+    while (len > 0 && s[len - 1] == '=') {
+        len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_digit(s[i]);
+        if (v < 0) {
+            return -1;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits >= 6) {
+        return -1; /* a lone sixth of a byte: not base64 */
+    }
+    return n;
+}
+
 int pt_otlp_id_zero(const uint8_t *id, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -65,29 +65,6 @@ static int fmt_double(double d, char *buf, size_t cap)
     return n;
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static size_t b64_encode(const uint8_t *in, size_t len, char *out)
-{
-    size_t k = 0;
-    size_t i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[k++] = b64chars[v >> 18];
-        out[k++] = b64chars[(v >> 12) & 63];
-        out[k++] = b64chars[(v >> 6) & 63];
-        out[k++] = b64chars[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        out[k++] = b64chars[v >> 18];
-        out[k++] = b64chars[(v >> 12) & 63];
-        out[k++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-        out[k++] = '=';
-    }
-    return k;
-}
-
 static void jw_any(pt_jw_t *w, const pb_any_t *v, int depth);
 
 static void jw_bytes(pt_jw_t *w, const ProtobufCBinaryData *b)
@@ -99,7 +76,7 @@ static void jw_bytes(pt_jw_t *w, const ProtobufCBinaryData *b)
         w->err = -ENOMEM;
         return;
     }
-    pt_jw_str(w, p, b64_encode(b->data, b->len, p));
+    pt_jw_str(w, p, pt_otlp_b64_encode(b->data, b->len, p, 1));
     if (p != small) {
         pt_free(p);
     }
@@ -194,7 +171,7 @@ static int any_text(pt_arena_t *a, pt_buf_t *scratch, const pb_any_t *v, pt_str_
         if (p == NULL) {
             return -ENOMEM;
         }
-        *out = pt_str(p, b64_encode(v->bytes_value.data, v->bytes_value.len, p));
+        *out = pt_str(p, pt_otlp_b64_encode(v->bytes_value.data, v->bytes_value.len, p, 1));
         *type = PT_VAL_BYTES;
         return 0;
     }

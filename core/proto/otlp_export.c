@@ -102,20 +102,6 @@ static void vec_push(enc_t *e, vec_t *v, void *p)
 
 /* ================================================================= values ================ */
 
-static int b64v(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') {
-        return ch - 'A';
-    }
-    if (ch >= 'a' && ch <= 'z') {
-        return ch - 'a' + 26;
-    }
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0' + 52;
-    }
-    return ch == '+' || ch == '-' ? 62 : ch == '/' || ch == '_' ? 63 : -1;
-}
-
 static double text_double(pt_str_t s)
 {
     char buf[64];
@@ -251,25 +237,17 @@ static pb_any_t *any_from(enc_t *e, uint8_t type, pt_str_t s)
         v->double_value = text_double(s);
         return v;
     case PT_VAL_BYTES: {
-        uint8_t *out = A(e, s.len);
-        uint32_t acc = 0;
-        int bits = 0;
-        size_t n = 0;
-        for (uint32_t i = 0; out != NULL && i < s.len && s.ptr[i] != '='; i++) {
-            int d = b64v(s.ptr[i]);
-            if (d < 0) {
-                break;
-            }
-            acc = (acc << 6) | (uint32_t)d;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                out[n++] = (uint8_t)(acc >> bits);
-            }
+        uint8_t *out = A(e, (size_t)s.len * 3 / 4 + 3);
+        long n = out != NULL ? pt_otlp_b64_decode(s.ptr, s.len, out) : -1;
+        if (n < 0) {
+            /* Not base64 any more (a processor rewrote it): keep the text. */
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+            v->string_value = S1(e, s);
+            return v;
         }
         v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
         v->bytes_value.data = out;
-        v->bytes_value.len = n;
+        v->bytes_value.len = (size_t)n;
         return v;
     }
     case PT_VAL_ARRAY:

@@ -347,53 +347,6 @@ static int hexval(char ch)
     return -1;
 }
 
-static int b64val(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') {
-        return ch - 'A';
-    }
-    if (ch >= 'a' && ch <= 'z') {
-        return ch - 'a' + 26;
-    }
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0' + 52;
-    }
-    if (ch == '+' || ch == '-') {
-        return 62;
-    }
-    if (ch == '/' || ch == '_') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Standard or URL-safe base64, padding optional. Returns the decoded length or -1. */
-static long b64_decode(const char *s, size_t len, uint8_t *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    long n = 0;
-    while (len > 0 && s[len - 1] == '=') {
-        len--;
-    }
-    for (size_t i = 0; i < len; i++) {
-        int v = b64val(s[i]);
-        if (v < 0) {
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    if (bits >= 6) {
-        return -1; /* a lone sixth of a byte: not base64 */
-    }
-    return n;
-}
-
 /* bytes: ids ("trace_id", "span_id", "parent_span_id") are hex in OTLP/JSON; other bytes are
  * base64 as proto3 JSON has it. Each accepts the other form when its own does not fit. */
 static int j_bytes(jctx_t *c, const pt_json_tok_t *t, const char *fname, ProtobufCBinaryData *out)
@@ -429,7 +382,7 @@ static int j_bytes(jctx_t *c, const pt_json_tok_t *t, const char *fname, Protobu
             return 0;
         }
     }
-    long n = b64_decode(text, len, out->data);
+    long n = pt_otlp_b64_decode(text, len, out->data);
     if (n < 0) {
         return jfail(c, is_id ? "invalid id '%.*s' (expected hex)" : "invalid base64 '%.*s'",
                      (int)PT_MIN(len, 48u), text);

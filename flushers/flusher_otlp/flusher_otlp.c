@@ -472,32 +472,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
-static long b64dec(const char *s, size_t len, uint8_t *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    long n = 0;
-    for (size_t i = 0; i < len && s[i] != '='; i++) {
-        int c = s[i];
-        int v = c >= 'A' && c <= 'Z'   ? c - 'A'
-                : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                : c >= '0' && c <= '9' ? c - '0' + 52
-                : c == '+' || c == '-' ? 62
-                : c == '/' || c == '_' ? 63
-                                       : -1;
-        if (v < 0) {
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return n;
-}
-
 /* The RetryInfo delay in a grpc-status-details-bin value, in ms (0 when there is none). */
 static uint32_t retry_info_ms(const char *details)
 {
@@ -507,7 +481,7 @@ static uint32_t retry_info_ms(const char *details)
     if (len == 0 || len * 3 / 4 + 3 > sizeof(raw)) {
         return 0;
     }
-    long n = b64dec(details, len, raw);
+    long n = pt_otlp_b64_decode(details, len, raw);
     Google__Rpc__Status *st = n > 0 ? google__rpc__status__unpack(NULL, (size_t)n, raw) : NULL;
     if (st == NULL) {
         return 0;

@@ -126,30 +126,6 @@ static void percent_encode(const char *in, char *out, size_t cap)
     out[k] = '\0';
 }
 
-/* Unpadded base64, as gRPC writes "-bin" metadata. */
-static void b64_unpadded(const uint8_t *in, size_t len, char *out, size_t cap)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t k = 0;
-    size_t i = 0;
-    for (; i + 2 < len && k + 5 < cap; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[k++] = t[v >> 18];
-        out[k++] = t[(v >> 12) & 63];
-        out[k++] = t[(v >> 6) & 63];
-        out[k++] = t[v & 63];
-    }
-    if (i < len && k + 5 < cap) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        out[k++] = t[v >> 18];
-        out[k++] = t[(v >> 12) & 63];
-        if (i + 1 < len) {
-            out[k++] = t[(v >> 6) & 63];
-        }
-    }
-    out[k] = '\0';
-}
-
 /* Sets the stream's final status; for UNAVAILABLE, a google.rpc.Status with RetryInfo goes in
  * grpc-status-details-bin so clients wait the delay we ask for. */
 static void set_status(gstream_t *st, int code, const char *msg, uint32_t retry_ms)
@@ -161,8 +137,9 @@ static void set_status(gstream_t *st, int code, const char *msg, uint32_t retry_
         pt_buf_t b;
         pt_buf_init(&b);
         if (pt_otlp_encode_status(0, code, msg, retry_ms, &b) == 0 &&
-            b.len * 4 / 3 + 4 < sizeof(st->details)) {
-            b64_unpadded((const uint8_t *)b.data, b.len, st->details, sizeof(st->details));
+            (b.len + 2) / 3 * 4 < sizeof(st->details)) {
+            /* gRPC writes "-bin" metadata as unpadded base64. */
+            st->details[pt_otlp_b64_encode((const uint8_t *)b.data, b.len, st->details, 0)] = '\0';
         }
         pt_buf_free(&b);
     }
