@@ -748,11 +748,7 @@ static void on_connection(uv_stream_t *l, int status)
         }
         snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
     }
-    /* One connection keeps its order: its address names it while it is open. */
-    c->source = 1469598103934665603ull;
-    for (const char *p = c->peer; *p != '\0'; p++) {
-        c->source = (c->source ^ (unsigned char)*p) * 1099511628211ull;
-    }
+    c->source = svc_source_of(c->peer);
     iv[0] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
                                      (uint32_t)s->c->grpc.max_streams};
     iv[1] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW};

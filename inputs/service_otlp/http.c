@@ -43,16 +43,6 @@ static int media_is(pt_str_t ct, const char *type)
     return n == tl && strncasecmp(ct.ptr, type, tl) == 0;
 }
 
-static uint64_t source_of(const pt_http_req_t *req)
-{
-    /* One connection keeps its order: the peer address and port name it while it is open. */
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = pt_http_req_peer(req); *p != '\0'; p++) {
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    }
-    return h;
-}
-
 /* Answers with a google.rpc.Status body in the request's encoding. */
 static void respond_status(pt_http_req_t *req, int http_status, int json, int code, const char *msg,
                            const pt_str_t *extra, size_t nextra)
@@ -179,7 +169,7 @@ static void on_request(pt_http_req_t *req, void *ud)
     hc->call.s = s;
     hc->call.signal = signal;
     hc->call.json = json;
-    hc->call.source = source_of(req);
+    hc->call.source = svc_source_of(pt_http_req_peer(req));
     hc->call.finish = on_finish;
     hc->call.transport = req;
     if (svc_ingest(&hc->call, req->body.ptr, req->body.len, (pt_encoding_t)enc,

@@ -103,6 +103,15 @@ int svc_parse_endpoint(const char *ep, char *host, size_t hostlen, int *port)
     return 0;
 }
 
+uint64_t svc_source_of(const char *peer)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = peer; *p != '\0'; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    }
+    return h;
+}
+
 /* =================================================================== lifecycle ========== */
 
 static int check_endpoint(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, const svc_proto_conf_t *pc,

@@ -108,6 +108,10 @@ void svc_http_stop(svc_t *s);
 int svc_grpc_start(svc_t *s);
 void svc_grpc_stop(svc_t *s);
 
+/* The ordering key of a connection, from its peer address ("127.0.0.1:5123"): one connection
+ * keeps its order while it is open. */
+uint64_t svc_source_of(const char *peer);
+
 /* Splits "host:port" ("[::1]:4318" for IPv6) into host (NUL-terminated, brackets kept) and
  * port. Returns 0 or -EINVAL. */
 int svc_parse_endpoint(const char *ep, char *host, size_t hostlen, int *port);
