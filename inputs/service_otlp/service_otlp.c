@@ -42,7 +42,9 @@ static const pt_cfg_field_t svc_map[] = {
     PROTO_FIELDS(grpc, "Protocals.GRPC", "127.0.0.1:4317", "64"),
     {"Protocals.GRPC.MaxConcurrentStreams", PT_CFG_INT, "100", 1, 100000, NULL, PT_CFG_BOUNDED,
      offsetof(svc_conf_t, grpc.max_streams), NULL, "Concurrent gRPC streams per connection"},
-    {"TLS", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL, "TLS for both servers"},
+    {"TLS", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL,
+     "TLS for both servers: not in this build yet, setting any key is an error (terminate TLS in "
+     "front of petrel)"},
     {"TLS.CertFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_cert), NULL,
      "Server certificate (PEM)"},
     {"TLS.KeyFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_key), NULL,

@@ -301,6 +301,27 @@ check_eq "(e) after the flood a client is served" 200 "$code"
 check_ge "(e) rejected connections are counted" 384 \
     "$(metric "http://127.0.0.1:$ADMIN/metrics" 'petrel_http_connections_rejected_total{server="tok/service_otlp"}')"
 
+# ---------------------------------------------------------------- (g) config errors
+# cfg NAME BODY: `petrel check` on a service_otlp config; prints its stderr.
+cfg() {
+    printf 'enable: true\ninputs:\n  - Type: service_otlp\n%bflushers:\n  - Type: flusher_blackhole\n' \
+        "$2" >"$T/$1.yaml"
+    "$PETREL" check "$T/$1.yaml" 2>&1 >/dev/null || true
+}
+check_eq "(g) no server enabled" \
+    "[$T/none.yaml:3] none/service_otlp.Protocals: no server enabled: set Protocals.HTTP and/or Protocals.GRPC (\`{}\` takes the defaults)" \
+    "$(cfg none '')"
+check_eq "(g) TLS asked for: refused, not served in clear" \
+    "[$T/tls.yaml:3] tls/service_otlp.TLS: TLS is not available in this build of service_otlp; terminate TLS in front of petrel or leave TLS unset" \
+    "$(cfg tls '    Protocals: {HTTP: {}}\n    TLS: {CertFile: /etc/hostname}\n')"
+check_eq "(g) endpoint that is not host:port" \
+    "[$T/ep.yaml:3] ep/service_otlp.Protocals.HTTP.Endpoint: 'localhost' is not host:port" \
+    "$(cfg ep '    Protocals: {HTTP: {Endpoint: localhost}}\n')"
+check_eq "(g) HTTP and gRPC on one port" \
+    "[$T/same.yaml:3] same/service_otlp.Protocals.GRPC.Endpoint: '127.0.0.1:4318' is also the HTTP endpoint; give each server its own port" \
+    "$(cfg same '    Protocals: {HTTP: {}, GRPC: {Endpoint: 127.0.0.1:4318}}\n')"
+check_eq "(g) an empty map enables a server with its defaults" "" "$(cfg ok '    Protocals: {GRPC: {}}\n')"
+
 # ---------------------------------------------------------------- (f) the token stays secret
 check_eq "(f) the token never appears in the log" 0 "$(grep -c -- "$TOKEN" "$LOG" || true)"
 stop_pid "$PID" TERM 5
