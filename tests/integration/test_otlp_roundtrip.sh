@@ -176,6 +176,7 @@ rc=0
 timeout 60 node "$CLIENT/send.js" --protocol grpc --endpoint "http://127.0.0.1:$AG" \
     --compression gzip --run roundtrip --spans 300 --logs 600 >"$T/sdk.log" 2>&1 || rc=$?
 check_eq "(a) the JS SDK's gRPC run reaches A" 0 "$rc"
+[ "$rc" -eq 0 ] || sed 's/^/#   sdk: /' "$T/sdk.log" | tail -n 20
 want=$((4 * (14 + 19 + 23) + 300 + 8 + 600))
 check "(a) A wrote all $want records" wait_until 20 eval '[ "$(count_lines $T/out/a.jsonl)" -ge $want ]'
 for proto in http grpc; do
