@@ -247,20 +247,6 @@ static int file_listed(char **files, int n, const char *path)
     return 0;
 }
 
-static uint64_t file_hash(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return 0;
-    }
-    uint64_t h = 1469598103934665603ull;
-    int c;
-    while ((c = getc(f)) != EOF) {
-        h = (h ^ (uint64_t)c) * 1099511628211ull;
-    }
-    fclose(f);
-    return h;
-}
 
 /* Builds the desired set from the files and reconciles the running set with it. Returns the
  * number of files that failed to build. */
@@ -295,7 +281,7 @@ static int reload(manager_t *m, int initial)
         char name[256];
         pt_pipeline_name_of(files[i], name, sizeof(name));
         pt_pipeline_t *cur = find_running(m, name);
-        uint64_t h = file_hash(files[i]);
+        uint64_t h = pt_config_file_hash(files[i], NULL);
         if (cur != NULL && cur->content_hash == h && strcmp(cur->file, files[i]) == 0) {
             continue;
         }

@@ -267,9 +267,7 @@ static const pt_node_t *pipeline_root(const pt_node_t *tree)
     return tree;
 }
 
-/* Reads the config file into p->source and returns its FNV-1a hash (0 if unreadable). The text
- * is kept so that a version that fails to start can be replaced by the previous one. */
-static uint64_t read_source(pt_pipeline_t *p, const char *file)
+uint64_t pt_config_file_hash(const char *file, pt_buf_t *keep)
 {
     FILE *f = fopen(file, "rb");
     uint64_t h = 1469598103934665603ull;
@@ -279,7 +277,9 @@ static uint64_t read_source(pt_pipeline_t *p, const char *file)
     char tmp[4096];
     size_t r;
     while ((r = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        pt_buf_append(&p->source, tmp, r);
+        if (keep != NULL) {
+            pt_buf_append(keep, tmp, r);
+        }
         for (size_t i = 0; i < r; i++) {
             h = (h ^ (uint8_t)tmp[i]) * 1099511628211ull;
         }
@@ -314,7 +314,8 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
     if (p->name == NULL || p->file == NULL) {
         goto fail;
     }
-    p->content_hash = read_source(p, file);
+    /* The text is kept so that a version that fails to start can be replaced by this one. */
+    p->content_hash = pt_config_file_hash(file, &p->source);
     const pt_node_t *root = pipeline_root(tree);
     if (root->type != PT_NODE_MAP) {
         pt_cfg_error(d, root->line, NULL, "a pipeline config must be a map, got %s",

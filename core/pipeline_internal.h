@@ -109,6 +109,9 @@ pt_pipeline_t *pt_pipeline_build(const char *file, const char *name, const pt_pi
 /* Same from an already-parsed tree (takes ownership of tree, even on failure). */
 pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const char *name,
                                       const pt_pipeline_opts_t *o, pt_cfg_diag_t *d);
+/* FNV-1a hash of a config file's bytes (0 if unreadable); appends the bytes to keep when not
+ * NULL. Used to tell whether a file changed. */
+uint64_t pt_config_file_hash(const char *file, pt_buf_t *keep);
 /* 0 when the tree's `enable` is false. */
 int pt_pipeline_is_enabled(const pt_node_t *tree);
 /* Starts flushers on the sender loop, registers shards, starts inputs on `loop`. */
