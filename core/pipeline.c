@@ -255,58 +255,45 @@ void pt_pipeline_process(pt_shard_t *s, pt_group_t *g)
         route = agg->plugin->route(agg, g) % PT_MAX_ROUTES;
     }
     g->route = route;
-    pt_open_batch_t *ob = &s->open[route];
-    if (ob->b.ngroups == ob->capgroups) {
-        uint32_t ncap = ob->capgroups ? ob->capgroups * 2 : 16;
-        pt_group_t **ng = pt_realloc(ob->b.groups, sizeof(*ng) * ncap);
-        if (ng == NULL) {
-            /* Out of memory on the data path: drop the group, count it, go on. */
-            pt_counter_add(p->m_events_dropped, live);
-            group_done(g, -ENOMEM);
-            return;
-        }
-        ob->b.groups = ng;
-        ob->capgroups = ncap;
+    pt_open_batch_t *ob = pt_batcher_get(s, g, route, p->batch_by_tags, pt_now_mono_ns());
+    if (ob == NULL || pt_batcher_append(s, ob, g, live) != 0) {
+        /* Out of memory on the data path: drop the group, count it, go on. An open batch that
+         * could not take it is not empty (a new one always has room). */
+        pt_counter_add(p->m_events_dropped, live);
+        group_done(g, -ENOMEM);
+        return;
     }
-    if (ob->b.ngroups == 0) {
-        ob->opened_ns = pt_now_mono_ns();
-        ob->b.route = route;
-        s->nopen++;
-    }
-    ob->b.groups[ob->b.ngroups++] = g;
-    ob->b.nevents += live;
-    ob->b.bytes += g->bytes;
     pt_counter_add(agg->m.events_in, live);
     if (ob->b.nevents >= p->batch_max_events || ob->b.bytes >= p->batch_max_bytes) {
         emit_batch(p, ob);
-        s->nopen--;
+        pt_batcher_retire(s, ob);
+    }
+    /* Many tag sets at once (many files, many SDK processes): the oldest batches go early
+     * rather than let open batches hold more than their share of memory. */
+    while (s->oldest != NULL && (s->open_bytes > p->batch_open_cap || s->nopen > p->batch_open_max)) {
+        ob = s->oldest;
+        emit_batch(p, ob);
+        pt_batcher_retire(s, ob);
     }
 }
 
 uint64_t pt_pipeline_flush_due(pt_shard_t *s, uint64_t now, int force)
 {
     pt_pipeline_t *p = s->p;
-    uint64_t next = UINT64_MAX;
-    if (s->nopen == 0) {
-        return next;
-    }
     if (__atomic_load_n(&p->draining, __ATOMIC_ACQUIRE) && s->head == NULL) {
         force = 1;
     }
-    for (int r = 0; r < PT_MAX_ROUTES; r++) {
-        pt_open_batch_t *ob = &s->open[r];
-        if (ob->b.ngroups == 0) {
-            continue;
-        }
+    /* Oldest first, which is also the order the timeouts fall due in. */
+    while (s->oldest != NULL) {
+        pt_open_batch_t *ob = s->oldest;
         uint64_t due = ob->opened_ns + p->batch_timeout_ns;
-        if (force || due <= now) {
-            emit_batch(p, ob);
-            s->nopen--;
-        } else if (due < next) {
-            next = due;
+        if (!force && due > now) {
+            return due;
         }
+        emit_batch(p, ob);
+        pt_batcher_retire(s, ob);
     }
-    return next;
+    return UINT64_MAX;
 }
 
 int pt_pipeline_sender_full(pt_pipeline_t *p)
@@ -442,9 +429,7 @@ static void emit_batch(pt_pipeline_t *p, pt_open_batch_t *ob)
     for (uint32_t g = 0; g < all->ngroups; g++) {
         group_done(all->groups[g], worst);
     }
-    all->ngroups = 0;
-    all->nevents = 0;
-    all->bytes = 0;
+    /* The caller retires ob, which empties it. */
 }
 
 void pt_pipeline_pools_purge(void)

@@ -430,6 +430,7 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
     p->batch_max_events = bc->max_events > 0 ? (uint32_t)bc->max_events : 4096;
     p->batch_max_bytes = bc->max_bytes > 0 ? (uint64_t)bc->max_bytes : (1u << 20);
     p->batch_timeout_ns = (uint64_t)(bc->timeout_ms >= 0 ? bc->timeout_ms : 1000) * 1000000ull;
+    p->batch_by_tags = bc->group_by_tags;
     /* A pipeline batches once, for all its flushers: a flusher's Batch.* lowers the limits. */
     for (int i = 0; i < p->nflushers; i++) {
         const pt_plugin_inst_t *f = &p->flushers[i];
@@ -449,6 +450,10 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
             p->batch_timeout_ns = tns;
         }
     }
+    /* With one batch per tag set, many sources mean many open batches: together they hold at
+     * most a few batches' worth, the oldest going out first beyond it. */
+    p->batch_open_cap = p->batch_max_bytes * 2;
+    p->batch_open_max = 256;
     p->high_watermark = o->high_watermark;
     p->low_watermark = o->high_watermark / 2;
     pt_buf_t lb;
@@ -522,9 +527,7 @@ void pt_pipeline_destroy(pt_pipeline_t *p)
     pt_free(p->frt);
     if (p->shards != NULL) {
         for (int i = 0; i < p->nshards; i++) {
-            for (int r = 0; r < PT_MAX_ROUTES; r++) {
-                pt_free(p->shards[i].open[r].b.groups);
-            }
+            pt_batcher_free(&p->shards[i]);
         }
     }
     pt_free(p->shards);

@@ -8,10 +8,15 @@
 #include "config/node.h"
 #include "plugin.h"
 
+/* A batch being filled on a shard (core/batcher.c). */
 typedef struct pt_open_batch_s {
     pt_batch_t b;
     uint32_t capgroups;
     uint64_t opened_ns;
+    uint64_t key;                  /* hash of the route and (GroupByTags) the tags */
+    struct pt_open_batch_s *hnext; /* hash bucket chain */
+    struct pt_open_batch_s *prev;  /* open list, oldest first (also the spare list) */
+    struct pt_open_batch_s *next;
 } pt_open_batch_t;
 
 #define PT_MAX_ROUTES 8
@@ -24,9 +29,25 @@ typedef struct pt_shard_s {
     pt_group_t *tail;
     uint32_t nqueued;
     int busy;
-    pt_open_batch_t open[PT_MAX_ROUTES];
-    uint32_t nopen; /* open batches with at least one group */
+    pt_open_batch_t **buckets; /* open batches by key; nbuckets is a power of two */
+    uint32_t nbuckets;
+    pt_open_batch_t *oldest; /* open batches, each with at least one group, oldest first */
+    pt_open_batch_t *newest;
+    pt_open_batch_t *spare; /* emitted, kept for reuse */
+    uint32_t nopen;
+    uint64_t open_bytes; /* input bytes held by the open batches */
 } pt_shard_t;
+
+/* The open batch for g on route (one per route and, with by_tags, per tag set), opened at now
+ * if there is none; NULL when out of memory. Worker holding the shard. */
+pt_open_batch_t *pt_batcher_get(pt_shard_t *s, const pt_group_t *g, uint32_t route, int by_tags,
+                                uint64_t now);
+/* Adds g (live events) to ob. 0 or -ENOMEM (g is not added). */
+int pt_batcher_append(pt_shard_t *s, pt_open_batch_t *ob, pt_group_t *g, uint32_t live);
+/* Takes an emitted (or emptied) batch off the shard and keeps it for reuse. */
+void pt_batcher_retire(pt_shard_t *s, pt_open_batch_t *ob);
+/* Frees the shard's batches; the open ones must hold no group any more. */
+void pt_batcher_free(pt_shard_t *s);
 
 typedef struct pt_delivery_s pt_delivery_t;
 
@@ -71,6 +92,9 @@ struct pt_pipeline_s {
     uint32_t batch_max_events;
     uint64_t batch_max_bytes;
     uint64_t batch_timeout_ns;
+    uint64_t batch_open_cap; /* input bytes all open batches of a shard may hold */
+    uint32_t batch_open_max; /* open batches per shard */
+    int batch_by_tags;       /* one batch per tag set (GroupByTags) */
 
     /* Process queue accounting (scheduler lock). */
     uint64_t queued_bytes;

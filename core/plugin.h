@@ -203,7 +203,24 @@ typedef struct pt_batch_conf_s {
     int64_t max_events;
     int64_t max_bytes;
     int64_t timeout_ms;
+    int group_by_tags; /* one batch per tag set */
 } pt_batch_conf_t;
+
+/* The config-map entries of pt_batch_conf_t, for every aggregator's map. */
+#define PT_BATCH_CONFIG_FIELDS(type, member)                                                   \
+    {"MaxLogCount", PT_CFG_INT, "4096", 1, 1000000, NULL, PT_CFG_BOUNDED,                       \
+     offsetof(type, member.max_events), NULL, "A batch is sent once it holds this many events"}, \
+    {"MaxSizeBytes", PT_CFG_INT, "1048576", 1024, 268435456, NULL, PT_CFG_BOUNDED,              \
+     offsetof(type, member.max_bytes), NULL,                                                    \
+     "A batch is sent once its input bytes reach this size"},                                   \
+    {"TimeoutMs", PT_CFG_INT, "1000", 0, 3600000, NULL, PT_CFG_BOUNDED,                         \
+     offsetof(type, member.timeout_ms), NULL,                                                   \
+     "A batch is sent at the latest this long after its first event"},                          \
+    {"GroupByTags", PT_CFG_BOOL, "true", 0, 0, NULL, 0, offsetof(type, member.group_by_tags),   \
+     NULL,                                                                                      \
+     "One batch per tag set, so that each request carries one source's tags (file path, "       \
+     "resource attributes, pod metadata), as LoongCollector's batcher; false mixes sources in "  \
+     "a batch for fewer, larger requests"}
 
 /* ---- services for plugins ---------------------------------------------------------------- */
 

@@ -47,16 +47,13 @@ static int shard_ready(pt_shard_t *s, uint64_t now, uint64_t *next_deadline)
         if (__atomic_load_n(&p->draining, __ATOMIC_ACQUIRE) && s->head == NULL) {
             return 1;
         }
-        for (int r = 0; r < PT_MAX_ROUTES; r++) {
-            if (s->open[r].b.ngroups > 0) {
-                uint64_t due = s->open[r].opened_ns + p->batch_timeout_ns;
-                if (due <= now) {
-                    return 1;
-                }
-                if (due < *next_deadline) {
-                    *next_deadline = due;
-                }
-            }
+        /* The oldest open batch is the first due. */
+        uint64_t due = s->oldest->opened_ns + p->batch_timeout_ns;
+        if (due <= now) {
+            return 1;
+        }
+        if (due < *next_deadline) {
+            *next_deadline = due;
         }
     }
     return 0;
@@ -245,13 +242,13 @@ out:
             pt_group_release(g);
         }
         s->tail = NULL;
-        for (int r = 0; r < PT_MAX_ROUTES; r++) {
-            pt_open_batch_t *ob = &s->open[r];
+        while (s->oldest != NULL) {
+            pt_open_batch_t *ob = s->oldest;
             for (uint32_t k = 0; k < ob->b.ngroups; k++) {
                 pt_ack_abandon(ob->b.groups[k]->ack);
                 pt_group_release(ob->b.groups[k]);
             }
-            ob->b.ngroups = 0;
+            pt_batcher_retire(s, ob);
         }
     }
     pthread_mutex_unlock(&S.lock);

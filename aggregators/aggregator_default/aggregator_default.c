@@ -9,15 +9,7 @@ typedef struct {
 } agg_conf_t;
 
 static const pt_cfg_field_t agg_map[] = {
-    {"MaxLogCount", PT_CFG_INT, "4096", 1, 1000000, NULL, PT_CFG_BOUNDED,
-     offsetof(agg_conf_t, batch.max_events), NULL,
-     "A batch is sent once it holds this many events"},
-    {"MaxSizeBytes", PT_CFG_INT, "1048576", 1024, 268435456, NULL, PT_CFG_BOUNDED,
-     offsetof(agg_conf_t, batch.max_bytes), NULL,
-     "A batch is sent once its input bytes reach this size"},
-    {"TimeoutMs", PT_CFG_INT, "1000", 0, 3600000, NULL, PT_CFG_BOUNDED,
-     offsetof(agg_conf_t, batch.timeout_ms), NULL,
-     "A batch is sent at the latest this long after its first event"},
+    PT_BATCH_CONFIG_FIELDS(agg_conf_t, batch),
 };
 
 static int agg_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d)

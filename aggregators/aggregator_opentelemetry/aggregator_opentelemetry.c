@@ -26,15 +26,7 @@ static const pt_cfg_field_t otel_map[] = {
      "Destination of metric data points"},
     {"TraceLogstore", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(otel_conf_t, traces), NULL,
      "Destination of spans"},
-    {"MaxLogCount", PT_CFG_INT, "4096", 1, 1000000, NULL, PT_CFG_BOUNDED,
-     offsetof(otel_conf_t, batch.max_events), NULL,
-     "A batch is sent once it holds this many events"},
-    {"MaxSizeBytes", PT_CFG_INT, "1048576", 1024, 268435456, NULL, PT_CFG_BOUNDED,
-     offsetof(otel_conf_t, batch.max_bytes), NULL,
-     "A batch is sent once its input bytes reach this size"},
-    {"TimeoutMs", PT_CFG_INT, "1000", 0, 3600000, NULL, PT_CFG_BOUNDED,
-     offsetof(otel_conf_t, batch.timeout_ms), NULL,
-     "A batch is sent at the latest this long after its first event"},
+    PT_BATCH_CONFIG_FIELDS(otel_conf_t, batch),
 };
 
 static int otel_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d)

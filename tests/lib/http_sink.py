@@ -8,17 +8,22 @@ mode file that the test rewrites while it runs:
     hang                read the request, then never answer (a stuck destination)
 
 Each request is also logged to OUT.log as "<unix time> <status> <bytes> <lines stored>".
+With SINK_REQ_DIR set, each accepted body is also written whole to SINK_REQ_DIR/<n>.body
+(n counts from 1 in arrival order), for tests that check what one request carried.
 usage: http_sink.py PORT OUT MODEFILE      (listens on 127.0.0.1 only)
 """
 import gzip
 import http.server
+import os
 import socketserver
 import sys
 import threading
 import time
 
 PORT, OUT, MODE = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+REQ_DIR = os.environ.get("SINK_REQ_DIR")
 LOCK = threading.Lock()
+NREQ = [0]
 
 
 def mode():
@@ -62,6 +67,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 with open(OUT, "ab") as f:
                     f.write(body)
+                if REQ_DIR:
+                    NREQ[0] += 1
+                    with open(os.path.join(REQ_DIR, f"{NREQ[0]}.body"), "wb") as f:
+                        f.write(body)
         with LOCK:
             with open(OUT + ".log", "a") as f:
                 lines = body.count(b"\n") if code == 200 else 0
