@@ -226,9 +226,13 @@ struct pt_group_s {
     pt_ack_t *ack;    /* may be NULL (nothing to acknowledge) */
     pt_group_t *next; /* queue link, owned by whoever queues the group */
     uint32_t route;   /* set by the aggregator's router */
-    uint32_t reserved;
+    uint32_t flags;   /* PT_GROUP_F_* */
     void *ext; /* NULL, or where the group came from: pt_otlp_origin_t (OTLP inputs) */
 };
+
+/* Someone waits for this group's ack (a client holding its answer until the data is durable):
+ * its batch is sent as soon as the group is in it, without waiting for the batch timeout. */
+#define PT_GROUP_F_FLUSH 1u
 
 /* OTLP signal of a group (pt_otlp_origin_t.signal). */
 #define PT_SIGNAL_LOGS 1

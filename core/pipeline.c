@@ -256,6 +256,12 @@ void pt_pipeline_process(pt_shard_t *s, pt_group_t *g)
     }
     g->route = route;
     pt_open_batch_t *ob = pt_batcher_get(s, g, route, p->batch_by_tags, pt_now_mono_ns());
+    if (ob != NULL && ob->b.ngroups > 0 && ob->b.bytes + g->bytes > p->batch_hard_max) {
+        /* Batch.MaxSizeBytes: what is there goes now, g starts the next batch. */
+        emit_batch(p, ob);
+        pt_batcher_retire(s, ob);
+        ob = pt_batcher_get(s, g, route, p->batch_by_tags, pt_now_mono_ns());
+    }
     if (ob == NULL || pt_batcher_append(s, ob, g, live) != 0) {
         /* Out of memory on the data path: drop the group, count it, go on. An open batch that
          * could not take it is not empty (a new one always has room). */
@@ -264,7 +270,8 @@ void pt_pipeline_process(pt_shard_t *s, pt_group_t *g)
         return;
     }
     pt_counter_add(agg->m.events_in, live);
-    if (ob->b.nevents >= p->batch_max_events || ob->b.bytes >= p->batch_max_bytes) {
+    if (ob->b.nevents >= p->batch_max_events || ob->b.bytes >= p->batch_max_bytes ||
+        (g->flags & PT_GROUP_F_FLUSH)) {
         emit_batch(p, ob);
         pt_batcher_retire(s, ob);
     }

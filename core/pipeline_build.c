@@ -431,6 +431,7 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
     p->batch_max_bytes = bc->max_bytes > 0 ? (uint64_t)bc->max_bytes : (1u << 20);
     p->batch_timeout_ns = (uint64_t)(bc->timeout_ms >= 0 ? bc->timeout_ms : 1000) * 1000000ull;
     p->batch_by_tags = bc->group_by_tags;
+    p->batch_hard_max = UINT64_MAX;
     /* A pipeline batches once, for all its flushers: a flusher's Batch.* lowers the limits. */
     for (int i = 0; i < p->nflushers; i++) {
         const pt_plugin_inst_t *f = &p->flushers[i];
@@ -444,6 +445,9 @@ pt_pipeline_t *pt_pipeline_build_tree(pt_node_t *tree, const char *file, const c
         }
         if (dc->batch_min_bytes > 0 && (uint64_t)dc->batch_min_bytes < p->batch_max_bytes) {
             p->batch_max_bytes = (uint64_t)dc->batch_min_bytes;
+        }
+        if (dc->batch_max_bytes > 0 && (uint64_t)dc->batch_max_bytes < p->batch_hard_max) {
+            p->batch_hard_max = (uint64_t)dc->batch_max_bytes;
         }
         uint64_t tns = (uint64_t)dc->batch_timeout_secs * 1000000000ull;
         if (tns > 0 && tns < p->batch_timeout_ns) {

@@ -92,6 +92,7 @@ struct pt_pipeline_s {
     uint32_t batch_max_events;
     uint64_t batch_max_bytes;
     uint64_t batch_timeout_ns;
+    uint64_t batch_hard_max; /* a batch never grows past this (a bigger group goes alone) */
     uint64_t batch_open_cap; /* input bytes all open batches of a shard may hold */
     uint32_t batch_open_max; /* open batches per shard */
     int batch_by_tags;       /* one batch per tag set (GroupByTags) */

@@ -119,6 +119,7 @@ typedef struct pt_delivery_conf_s {
     int64_t batch_min_cnt;   /* 0: the pipeline's aggregator decides */
     int64_t batch_min_bytes;
     int64_t batch_timeout_secs;
+    int64_t batch_max_bytes; /* 0: no cap besides the send threshold */
 } pt_delivery_conf_t;
 
 #define PT_DELIVERY_CONFIG_FIELDS(type, member)                                                \
@@ -153,7 +154,11 @@ typedef struct pt_delivery_conf_s {
      "Send once a batch holds this many input bytes (0: the aggregator's MaxSizeBytes)"},       \
     {"Batch.TimeoutSecs", PT_CFG_INT, "0", 0, 3600, NULL, PT_CFG_BOUNDED,                       \
      offsetof(type, member.batch_timeout_secs), NULL,                                           \
-     "Send a batch at the latest this long after its first event (0: the aggregator's)"}
+     "Send a batch at the latest this long after its first event (0: the aggregator's)"},     \
+    {"Batch.MaxSizeBytes", PT_CFG_INT, "0", 0, 268435456, NULL, PT_CFG_BOUNDED,                 \
+     offsetof(type, member.batch_max_bytes), NULL,                                              \
+     "A batch never grows past this many input bytes: a group that would take it over starts "  \
+     "a new batch (one group larger than this is sent alone). 0: no cap"}
 
 struct pt_plugin_s {
     const char *name;
