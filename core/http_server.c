@@ -1,7 +1,9 @@
 /* HTTP/1.1 server on libuv and llhttp. Each connection parses one request at a time: llhttp is
  * paused when a request is complete, the handler answers it (now or later), and parsing resumes
  * once the response is written, which keeps pipelined answers in order and bounds what one
- * connection can make us hold to one request plus a small stash of unparsed bytes. */
+ * connection can make us hold to one request plus a small stash of unparsed bytes. With TLS,
+ * core/tls.c sits between the socket and this state machine: reads are decrypted before they
+ * reach the parser and every write is encrypted on its way out. */
 #include "http_server.h"
 
 #include <errno.h>
@@ -35,6 +37,10 @@
  * write side is shut and input drained for this long, so that closing does not send a RST
  * that could destroy the response before the client reads it (nginx's lingering close). */
 #define LINGER_MS 2000u
+
+/* Failed TLS handshakes (scanners, plaintext clients, untrusted certificates) are logged at
+ * most once per this interval per server, with a count of the ones not shown. */
+#define TLS_LOG_INTERVAL_NS 1000000000ull
 
 #define ERR_BODY_MAX 64
 /* err_status meaning "close without an answer": parser callbacks never close the connection
@@ -122,6 +128,7 @@ struct conn_s {
     unsigned fake : 1; /* pt_http__feed: no socket, no timer */
     unsigned timer_armed : 1;
     pt_buf_t *fake_out;
+    pt_tls_t *tls; /* NULL: plaintext */
     struct sockaddr_storage peer;
     char peer_str[64];
 };
@@ -148,6 +155,9 @@ struct pt_http_server_s {
     pt_counter_t *m_requests;
     pt_counter_t *m_responses[4]; /* 2xx, 3xx, 4xx, 5xx */
     pt_gauge_t *m_active;
+    pt_counter_t *m_tls_failed;
+    uint64_t tls_log_ns;     /* when a failed handshake was last logged */
+    uint32_t tls_suppressed; /* failures not logged since */
     char rbuf[READ_BUF_SIZE];
 };
 
@@ -377,8 +387,8 @@ static void on_write(uv_write_t *w, int status)
     conn_write_done(c, status);
 }
 
-/* Takes wr in every case. */
-static int conn_send(conn_t *c, wreq_t *wr)
+/* Writes wr's bytes to the socket as they are; takes wr in every case. */
+static int conn_send_raw(conn_t *c, wreq_t *wr)
 {
     uv_buf_t buf;
     int rc;
@@ -400,6 +410,37 @@ static int conn_send(conn_t *c, wreq_t *wr)
     }
     c->writes++;
     return 0;
+}
+
+/* Writes whatever TLS has to send (handshake, alerts, tickets, encrypted responses). */
+static int conn_tls_flush(conn_t *c)
+{
+    size_t n = pt_tls_out_pending(c->tls);
+    wreq_t *wr;
+
+    if (n == 0) {
+        return 0;
+    }
+    wr = pt_malloc(sizeof(*wr) + n);
+    if (wr == NULL) {
+        return -ENOMEM;
+    }
+    wr->len = pt_tls_out_read(c->tls, wr->data, n);
+    return conn_send_raw(c, wr);
+}
+
+/* Sends a response (or interim response): encrypted with TLS, as it is otherwise. Takes wr in
+ * every case. */
+static int conn_send(conn_t *c, wreq_t *wr)
+{
+    int rc;
+
+    if (c->tls == NULL) {
+        return conn_send_raw(c, wr);
+    }
+    rc = pt_tls_write(c->tls, wr->data, wr->len);
+    pt_free(wr);
+    return rc != 0 ? rc : conn_tls_flush(c);
 }
 
 static int is_tchar(unsigned char ch)
@@ -635,6 +676,8 @@ static void on_conn_handle_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     }
     srv->n_conns--;
+    /* Freed last, not in conn_close: a close may happen inside pt_tls_recv's callback. */
+    pt_tls_destroy(c->tls);
     pt_free(c);
     server_maybe_finish(srv);
 }
@@ -683,6 +726,14 @@ static void conn_linger(conn_t *c)
         return;
     }
     conn_timer(c, LINGER_MS);
+    if (c->tls != NULL) {
+        /* close_notify before the FIN tells a TLS client the response was not cut short. */
+        pt_tls_shutdown(c->tls);
+        if (conn_tls_flush(c) != 0) {
+            conn_close(c);
+            return;
+        }
+    }
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
         conn_close(c);
@@ -759,6 +810,8 @@ static void conn_write_done(conn_t *c, int status)
     conn_resume(c);
 }
 
+static void tls_handshake_failed(conn_t *c, const char *why);
+
 static void conn_on_timeout(conn_t *c)
 {
     c->timer_armed = 0;
@@ -773,6 +826,9 @@ static void conn_on_timeout(conn_t *c)
         break;
     default:
         /* Idle keep-alive, a client not taking its response, or the end of a linger. */
+        if (c->tls != NULL && !pt_tls_is_ready(c->tls)) {
+            tls_handshake_failed(c, "handshake timed out");
+        }
         conn_close(c);
         break;
     }
@@ -868,12 +924,90 @@ static void conn_on_eof(conn_t *c, ssize_t err)
     conn_close(c);
 }
 
+/* ---- TLS ---------------------------------------------------------------------------------- */
+
+/* Counts a failed handshake and logs it at debug, at most once a second per server: a scanner
+ * or a misconfigured client fleet must not flood the log even at debug level. */
+static void tls_handshake_failed(conn_t *c, const char *why)
+{
+    pt_http_server_t *srv = c->srv;
+    uint64_t now = pt_now_mono_ns();
+
+    count(srv->m_tls_failed);
+    if (srv->tls_log_ns != 0 && now - srv->tls_log_ns < TLS_LOG_INTERVAL_NS) {
+        srv->tls_suppressed++;
+        return;
+    }
+    if (srv->tls_suppressed > 0) {
+        pt_log_debug("http server %s: TLS handshake with %s failed: %s (and %u more since the "
+                     "last message)",
+                     srv->name, c->peer_str, why, srv->tls_suppressed);
+    } else {
+        pt_log_debug("http server %s: TLS handshake with %s failed: %s", srv->name, c->peer_str,
+                     why);
+    }
+    srv->tls_log_ns = now;
+    srv->tls_suppressed = 0;
+}
+
+/* Plaintext out of TLS goes where a plaintext read goes. */
+static int on_tls_plain(void *ud, const char *data, size_t len)
+{
+    conn_t *c = ud;
+    conn_on_data(c, data, len);
+    return c->state == ST_CLOSED ? -ECONNABORTED : 0;
+}
+
+static void conn_on_tls_data(conn_t *c, const char *data, size_t len)
+{
+    int was_ready = pt_tls_is_ready(c->tls);
+    int rc;
+
+    /* The plaintext goes through the server's read buffer: the ciphertext in it is copied into
+     * TLS first, and the parser copies out what it keeps, as for a plaintext read. */
+    rc = pt_tls_recv(c->tls, data, len, c->srv->rbuf, sizeof(c->srv->rbuf), on_tls_plain, c);
+    if (c->state == ST_CLOSED) {
+        return;
+    }
+    /* The handshake, tickets and alerts are written as a side effect of reading. */
+    if (conn_tls_flush(c) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (rc == 0) {
+        return;
+    }
+    if (rc == -EPIPE) {
+        /* close_notify: the client's clean end of data, handled as its FIN. */
+        conn_on_eof(c, UV_EOF);
+        return;
+    }
+    if (!was_ready && !pt_tls_is_ready(c->tls)) {
+        tls_handshake_failed(c, rc == -EPROTO ? pt_tls_error_text(c->tls) : pt_strerror(rc));
+    } else {
+        pt_log_debug("http server %s: TLS error from %s: %s", c->srv->name, c->peer_str,
+                     rc == -EPROTO ? pt_tls_error_text(c->tls) : pt_strerror(rc));
+    }
+    if (c->writes > 0 && rc == -EPROTO) {
+        /* An alert is on its way: let it reach the client before the connection goes. */
+        c->close_after = 1;
+        conn_linger(c);
+        return;
+    }
+    conn_close(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     conn_t *c = s->data;
 
     if (nread > 0) {
-        conn_on_data(c, buf->base, (size_t)nread);
+        if (c->tls == NULL) {
+            conn_on_data(c, buf->base, (size_t)nread);
+        } else if (c->state != ST_LINGER) {
+            conn_on_tls_data(c, buf->base, (size_t)nread);
+        }
+        /* Lingering: drained unread. */
     } else if (nread < 0) {
         conn_on_eof(c, nread);
     }
@@ -1250,6 +1384,8 @@ static void metrics_unregister(pt_http_server_t *srv)
         srv->m_responses[i] = NULL;
     }
     pt_metrics_gauge_unregister(srv->m_active);
+    pt_metrics_counter_unregister(srv->m_tls_failed);
+    srv->m_tls_failed = NULL;
     srv->m_accepted = srv->m_rejected = srv->m_requests = NULL;
     srv->m_active = NULL;
 }
@@ -1281,6 +1417,14 @@ static int metrics_register(pt_http_server_t *srv)
                                           lab.data, &srv->m_requests)) != 0) {
         goto done;
     }
+    if (srv->o.tls != NULL &&
+        (rc = pt_metrics_counter_register("petrel_http_tls_handshake_failures_total",
+                                          "TLS handshakes that failed or timed out (plaintext "
+                                          "clients, untrusted or missing certificates, no "
+                                          "common protocol version or cipher).",
+                                          lab.data, &srv->m_tls_failed)) != 0) {
+        goto done;
+    }
     base = lab.len - 1; /* drop the NUL to append the class label */
     for (size_t i = 0; i < PT_ARRAY_SIZE(classes); i++) {
         lab.len = base;
@@ -1306,6 +1450,7 @@ static void server_maybe_finish(pt_http_server_t *srv)
     if (srv->close_cb != NULL) {
         srv->close_cb(srv, srv->close_ud);
     }
+    pt_tls_ctx_destroy(srv->o.tls);
     pt_free(srv->name);
     pt_free(srv);
 }
@@ -1320,6 +1465,7 @@ static void on_listener_closed(uv_handle_t *h)
 static void on_create_failed_closed(uv_handle_t *h)
 {
     pt_http_server_t *srv = h->data;
+    pt_tls_ctx_destroy(srv->o.tls);
     pt_free(srv->name);
     pt_free(srv);
 }
@@ -1429,6 +1575,10 @@ static void on_connection(uv_stream_t *listener, int status)
     c->parser.data = c;
     c->state = ST_IDLE;
     c->first = 1;
+    if (srv->o.tls != NULL && pt_tls_create(srv->o.tls, NULL, &c->tls) != 0) {
+        conn_close(c);
+        return;
+    }
     conn_timer(c, srv->o.header_timeout_ms);
     conn_update_reading(c);
     if (!c->reading) {
@@ -1453,9 +1603,13 @@ int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts, pt
     srv->loop = loop;
     srv->cb = cb;
     srv->ud = ud;
-    if ((rc = apply_opts(srv, opts)) != 0 ||
-        (rc = parse_addr(opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1", srv->o.port,
-                         &ss)) != 0) {
+    rc = apply_opts(srv, opts);
+    /* Held until the server is freed; each connection takes its own as well. */
+    if (srv->o.tls != NULL) {
+        pt_tls_ctx_ref(srv->o.tls);
+    }
+    if (rc != 0 || (rc = parse_addr(opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1",
+                                    srv->o.port, &ss)) != 0) {
         goto fail;
     }
     if ((rc = metrics_register(srv)) != 0) {
@@ -1481,6 +1635,7 @@ int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts, pt
 
 fail:
     metrics_unregister(srv);
+    pt_tls_ctx_destroy(srv->o.tls);
     pt_free(srv->name);
     pt_free(srv);
     return rc;
@@ -1545,6 +1700,7 @@ int pt_http__feed(const pt_http_server_opts_t *opts, const void *data, size_t le
     if ((rc = apply_opts(srv, opts)) != 0) {
         goto done;
     }
+    srv->o.tls = NULL; /* the hook feeds plaintext */
     c = pt_calloc(1, sizeof(*c));
     if (c == NULL) {
         rc = -ENOMEM;

@@ -1,6 +1,7 @@
 /* An HTTP/1.1 server on a libuv loop, parsing with llhttp: keep-alive, pipelining, fixed-length
  * and chunked request bodies delivered whole, size limits and timeouts, and responses that may be
- * sent long after the request arrived. The OTLP receiver and the admin endpoint sit on it. */
+ * sent long after the request arrived, in plaintext or over TLS. The OTLP receiver and the admin
+ * endpoint sit on it. */
 #ifndef PT_HTTP_SERVER_H
 #define PT_HTTP_SERVER_H
 
@@ -10,6 +11,7 @@
 #include <uv.h>
 
 #include "str.h"
+#include "tls.h"
 
 typedef struct pt_http_server_s pt_http_server_t;
 typedef struct pt_http_req_s pt_http_req_t;
@@ -31,6 +33,9 @@ typedef struct pt_http_server_opts_s {
     uint32_t idle_timeout_ms;   /* keep-alive wait for the next request, and longest wait for
                                  * a client to take a response; default 60 s */
     int backlog;                /* listen(2) backlog; default 511 */
+    pt_tls_ctx_t *tls;          /* a server context (pt_tls_ctx_create_server): every connection
+                                 * speaks TLS, the handshake counting against header_timeout_ms;
+                                 * the server takes its own reference. NULL: plaintext */
 } pt_http_server_opts_t;
 
 /* Called on the server's loop thread, once per complete request, in the order requests arrive on

@@ -498,6 +498,12 @@ static void ctx_unref(pt_tls_ctx_t *c)
     }
 }
 
+pt_tls_ctx_t *pt_tls_ctx_ref(pt_tls_ctx_t *ctx)
+{
+    atomic_fetch_add(&ctx->refs, 1);
+    return ctx;
+}
+
 void pt_tls_ctx_destroy(pt_tls_ctx_t *ctx)
 {
     ctx_unref(ctx);

@@ -67,8 +67,13 @@ int pt_tls_ctx_create_server(const pt_tls_opts_t *o, pt_tls_ctx_t **out, pt_tls_
  * store (unless insecure), optional client certificate, ALPN offer. Same contract as above. */
 int pt_tls_ctx_create_client(const pt_tls_opts_t *o, pt_tls_ctx_t **out, pt_tls_error_t *err);
 
-/* Drops the creator's reference. The context is freed when its last connection is destroyed
- * too, so this may be called while connections still use it. NULL is ignored. Any thread. */
+/* Takes another reference for a holder that must keep ctx past its creator (a server that
+ * makes connections from it); drop it with pt_tls_ctx_destroy. Returns ctx. Any thread. */
+pt_tls_ctx_t *pt_tls_ctx_ref(pt_tls_ctx_t *ctx);
+
+/* Drops a reference (the creator's, or one from pt_tls_ctx_ref). The context is freed when its last
+ * connection is destroyed too, so this may be called while connections still use it. NULL is
+ * ignored. Any thread. */
 void pt_tls_ctx_destroy(pt_tls_ctx_t *ctx);
 
 /* A new connection on ctx (it takes a reference). For a client, peer_name is the host name or

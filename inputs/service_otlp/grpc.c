@@ -1,11 +1,11 @@
-/* OTLP/gRPC front end: HTTP/2 cleartext (prior knowledge, as every OTLP gRPC exporter speaks it)
- * with nghttp2 on a libuv TCP server. Each stream is one unary Export call: its length-prefixed
- * message (gzip or deflate by grpc-encoding) goes to the shared ingest path, and the answer is
- * HEADERS, DATA (the Export*ServiceResponse) and trailers with grpc-status; errors are
- * trailers-only with the status codes of the OTLP spec (RESOURCE_EXHAUSTED oversize,
- * UNAVAILABLE + RetryInfo when full, INVALID_ARGUMENT malformed, UNAUTHENTICATED, UNIMPLEMENTED).
- * nghttp2 does the flow control: windows are opened as the data is taken, so messages larger
- * than the 64 KiB initial window flow at the window we advertise. */
+/* OTLP/gRPC front end: HTTP/2 with nghttp2 on a libuv TCP server, cleartext (prior knowledge, as
+ * every OTLP gRPC exporter speaks it without TLS) or over TLS (core/tls.c, ALPN h2 required). Each
+ * stream is one unary Export call: its length-prefixed message (gzip or deflate by grpc-encoding)
+ * goes to the shared ingest path, and the answer is HEADERS, DATA (the Export*ServiceResponse) and
+ * trailers with grpc-status; errors are trailers-only with the status codes of the OTLP spec
+ * (RESOURCE_EXHAUSTED oversize, UNAVAILABLE + RetryInfo when full, INVALID_ARGUMENT malformed,
+ * UNAUTHENTICATED, UNIMPLEMENTED). nghttp2 does the flow control: windows are opened as the data is
+ * taken, so messages larger than the 64 KiB initial window flow at the window we advertise. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +25,8 @@
 #define WRITE_HIGH (1 << 20)
 /* A connection with no stream open is closed after this long. */
 #define IDLE_MS (300u * 1000u)
+/* Failed TLS handshakes are logged at most once per this interval, with a count of the rest. */
+#define TLS_LOG_INTERVAL_NS 1000000000ull
 #define GRPC_PREFIX 5
 
 typedef struct gconn_s gconn_t;
@@ -67,6 +69,9 @@ struct gconn_s {
     int handles;
     int closing;
     int reading;
+    int h2_error;  /* nghttp2's error from TLS plaintext, 0 for none */
+    int tls_dead;  /* TLS failed: send its alert, then close */
+    pt_tls_t *tls; /* NULL: cleartext */
     uint64_t source;
     char peer[64];
 };
@@ -82,6 +87,9 @@ struct gserver_s {
     size_t max_msg;
     pt_counter_t *m_conns;
     pt_counter_t *m_rejected;
+    pt_counter_t *m_tls_failed;
+    uint64_t tls_log_ns;     /* when a failed handshake was last logged */
+    uint32_t tls_suppressed; /* failures not logged since */
 };
 
 typedef struct {
@@ -508,6 +516,7 @@ static void on_conn_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     }
     srv->nconns--;
+    pt_tls_destroy(c->tls);
     pt_free(c);
     if (srv->closing && srv->nconns == 0 && !srv->listener_open) {
         pt_free(srv);
@@ -556,7 +565,7 @@ static void conn_update_reading(gconn_t *c)
 {
     /* Once the server stops, nothing more is read: a request completing now would reach an
      * ingest path that is going away. */
-    int want = !c->closing && !c->srv->closing && c->writing < WRITE_HIGH;
+    int want = !c->closing && !c->srv->closing && !c->tls_dead && c->writing < WRITE_HIGH;
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
             c->reading = 1;
@@ -584,18 +593,19 @@ static void on_write(uv_write_t *w, int status)
     conn_flush(c);
 }
 
-/* Writes whatever nghttp2 has to send, in one write; closes when neither side has more. */
+/* Writes whatever nghttp2 (and TLS) has to send, in one write; closes when neither side has
+ * more, or once a failed TLS connection's alert is written. */
 static void conn_flush(gconn_t *c)
 {
     pt_buf_t out;
     const uint8_t *data;
-    ssize_t n;
+    ssize_t n = 0;
 
     if (c->closing) {
         return;
     }
     pt_buf_init(&out);
-    while ((n = nghttp2_session_mem_send(c->h2, &data)) > 0) {
+    while (!c->tls_dead && (n = nghttp2_session_mem_send(c->h2, &data)) > 0) {
         if (pt_buf_append(&out, data, (size_t)n) != 0) {
             pt_buf_free(&out);
             conn_close(c);
@@ -606,6 +616,18 @@ static void conn_flush(gconn_t *c)
         pt_buf_free(&out);
         conn_close(c);
         return;
+    }
+    if (c->tls != NULL) {
+        /* Encrypted in place of the frames; before the handshake completes TLS holds them. */
+        if (out.len > 0 && pt_tls_write(c->tls, out.data, out.len) != 0) {
+            c->tls_dead = 1;
+        }
+        out.len = 0;
+        if (pt_tls_out_take(c->tls, &out) != 0) {
+            pt_buf_free(&out);
+            conn_close(c);
+            return;
+        }
     }
     if (out.len > 0) {
         gwrite_t *gw = pt_malloc(sizeof(*gw) + out.len);
@@ -630,10 +652,86 @@ static void conn_flush(gconn_t *c)
         return;
     }
     pt_buf_free(&out);
-    if (c->writing == 0 && !nghttp2_session_want_read(c->h2) &&
-        !nghttp2_session_want_write(c->h2)) {
+    if (c->writing == 0 && (c->tls_dead || (!nghttp2_session_want_read(c->h2) &&
+                                            !nghttp2_session_want_write(c->h2)))) {
         conn_close(c);
     }
+}
+
+/* Counts a failed TLS handshake and logs it at debug, at most once a second: a scanner or a
+ * fleet of misconfigured clients must not flood the log. */
+static void tls_handshake_failed(gconn_t *c, const char *why)
+{
+    gserver_t *srv = c->srv;
+    uint64_t now = pt_now_mono_ns();
+
+    if (srv->m_tls_failed != NULL) { /* NULL once the server stopped */
+        pt_counter_inc(srv->m_tls_failed);
+    }
+    if (srv->tls_log_ns != 0 && now - srv->tls_log_ns < TLS_LOG_INTERVAL_NS) {
+        srv->tls_suppressed++;
+        return;
+    }
+    if (srv->tls_suppressed > 0) {
+        PT_LOG(PT_LOG_DEBUG, srv->s->id,
+               "gRPC TLS handshake with %s failed: %s (and %u more since the last message)",
+               c->peer, why, srv->tls_suppressed);
+    } else {
+        PT_LOG(PT_LOG_DEBUG, srv->s->id, "gRPC TLS handshake with %s failed: %s", c->peer, why);
+    }
+    srv->tls_log_ns = now;
+    srv->tls_suppressed = 0;
+}
+
+/* Plaintext out of TLS goes to nghttp2; its error stops the read. */
+static int on_tls_plain(void *ud, const char *data, size_t len)
+{
+    gconn_t *c = ud;
+    ssize_t used = nghttp2_session_mem_recv(c->h2, (const uint8_t *)data, len);
+    if (used < 0) {
+        c->h2_error = (int)used;
+        return 1;
+    }
+    return c->closing ? 1 : 0;
+}
+
+/* The TLS read path: ends like the cleartext one (a protocol error or the peer's close), or
+ * with a TLS failure whose alert is written before the connection closes. */
+static void conn_on_tls_read(gconn_t *c, const uv_buf_t *buf, size_t n)
+{
+    int was_ready = pt_tls_is_ready(c->tls);
+    /* The plaintext reuses the read buffer: TLS copied the ciphertext out of it first. */
+    int rc = pt_tls_recv(c->tls, buf->base, n, buf->base, buf->len, on_tls_plain, c);
+
+    if (c->closing) {
+        return;
+    }
+    if (rc == 0) {
+        conn_flush(c);
+        return;
+    }
+    if (c->h2_error != 0) {
+        PT_LOG(PT_LOG_DEBUG, c->srv->s->id, "gRPC connection from %s: %s", c->peer,
+               nghttp2_strerror(c->h2_error));
+        conn_flush(c);
+        if (!c->closing) {
+            conn_close(c);
+        }
+        return;
+    }
+    if (rc == -EPIPE) {
+        conn_close(c); /* close_notify: as a FIN in cleartext */
+        return;
+    }
+    if (!was_ready && !pt_tls_is_ready(c->tls)) {
+        tls_handshake_failed(c, rc == -EPROTO ? pt_tls_error_text(c->tls) : pt_strerror(rc));
+    } else {
+        PT_LOG(PT_LOG_DEBUG, c->srv->s->id, "gRPC connection from %s: TLS error: %s", c->peer,
+               rc == -EPROTO ? pt_tls_error_text(c->tls) : pt_strerror(rc));
+    }
+    c->tls_dead = 1;
+    conn_update_reading(c);
+    conn_flush(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -647,6 +745,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     c->last_rx_ns = pt_now_mono_ns();
+    if (c->tls != NULL) {
+        conn_on_tls_read(c, buf, (size_t)n);
+        return;
+    }
     ssize_t used = nghttp2_session_mem_recv(c->h2, (const uint8_t *)buf->base, (size_t)n);
     if (used < 0) {
         PT_LOG(PT_LOG_DEBUG, c->srv->s->id, "gRPC connection from %s: %s", c->peer,
@@ -672,6 +774,13 @@ static void on_timer(uv_timer_t *t)
 
     for (gstream_t *st = c->streams; st != NULL; st = st->next) {
         incomplete |= !st->pending && st->status == 0 && st->resp.len == 0;
+    }
+    /* A TLS handshake gets as long as a stalled request would. */
+    if (c->tls != NULL && !pt_tls_is_ready(c->tls) && !c->tls_dead &&
+        quiet_ms >= (uint64_t)s->c->grpc.read_timeout_s * 1000u) {
+        tls_handshake_failed(c, "handshake timed out");
+        conn_close(c);
+        return;
     }
     if ((incomplete && quiet_ms >= (uint64_t)s->c->grpc.read_timeout_s * 1000u) ||
         (c->streams == NULL && quiet_ms >= IDLE_MS)) {
@@ -727,7 +836,8 @@ static void on_connection(uv_stream_t *l, int status)
     srv->conns = c;
     srv->nconns++;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 ||
-        nghttp2_session_server_new(&c->h2, srv->cbs, c) != 0) {
+        nghttp2_session_server_new(&c->h2, srv->cbs, c) != 0 ||
+        (s->tls_grpc != NULL && pt_tls_create(s->tls_grpc, NULL, &c->tls) != 0)) {
         c->h2 = NULL;
         c->closing = 1;
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -815,6 +925,12 @@ int svc_grpc_start(svc_t *s)
                                      "gRPC connections accepted");
     srv->m_rejected = pt_plugin_counter(s->inst, "petrel_otlp_grpc_connections_rejected_total",
                                         "gRPC connections closed at once (MaxConnections)");
+    if (s->tls_grpc != NULL) {
+        srv->m_tls_failed = pt_plugin_counter(
+            s->inst, "petrel_otlp_grpc_tls_handshake_failures_total",
+            "gRPC TLS handshakes that failed or timed out (plaintext or non-h2 clients, "
+            "untrusted or missing certificates)");
+    }
     uv_tcp_init(s->loop, &srv->listener);
     srv->listener.data = srv;
     srv->listener_open = 1;
@@ -824,7 +940,8 @@ int svc_grpc_start(svc_t *s)
         pt_plg_error(s->id, "cannot listen on %s (gRPC): %s", pc->endpoint, uv_strerror(rc));
         return rc; /* svc_grpc_stop frees it */
     }
-    pt_plg_info(s->id, "OTLP/gRPC listening on %s", pc->endpoint);
+    pt_plg_info(s->id, "OTLP/gRPC listening on %s%s", pc->endpoint,
+                s->tls_grpc != NULL ? " (TLS)" : "");
     return 0;
 }
 
@@ -840,7 +957,8 @@ void svc_grpc_stop(svc_t *s)
     srv->cbs = NULL;
     pt_plugin_counter_free(srv->m_conns);
     pt_plugin_counter_free(srv->m_rejected);
-    srv->m_conns = srv->m_rejected = NULL;
+    pt_plugin_counter_free(srv->m_tls_failed);
+    srv->m_conns = srv->m_rejected = srv->m_tls_failed = NULL;
     /* Calls were answered by fail_pending before this: say goodbye, stop reading, and close
      * once the answers are written. */
     for (gconn_t *c = srv->conns; c != NULL; c = c->next) {

@@ -199,13 +199,14 @@ int svc_http_start(svc_t *s)
     o.header_timeout_ms = (uint32_t)pc->read_timeout_s * 1000;
     o.body_timeout_ms = (uint32_t)pc->read_timeout_s * 1000;
     o.max_connections = (uint32_t)pc->max_connections;
+    o.tls = s->tls_http;
     rc = pt_http_server_create(s->loop, &o, on_request, s, &s->http);
     if (rc != 0) {
         pt_plg_error(s->id, "cannot listen on %s (HTTP): %s", pc->endpoint, pt_strerror(rc));
         s->http = NULL;
         return rc;
     }
-    pt_plg_info(s->id, "OTLP/HTTP listening on %s", pc->endpoint);
+    pt_plg_info(s->id, "OTLP/HTTP listening on %s%s", pc->endpoint, o.tls != NULL ? " (TLS)" : "");
     return 0;
 }
 

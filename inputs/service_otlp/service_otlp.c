@@ -1,7 +1,8 @@
 /* service_otlp: an OTLP receiver (LoongCollector's keys). HTTP/1.1 on the core server (http.c)
- * and gRPC over h2c (grpc.c) hand each export request to one ingest path here: bounded
- * decompression, decoding into the request's arena, one group per resource and scope, push, and
- * an answer once the pipeline has taken every group (503 / UNAVAILABLE when it is full). */
+ * and gRPC over HTTP/2 (grpc.c), each in plaintext or TLS, hand each export request to one ingest
+ * path here: bounded decompression, decoding into the request's arena, one group per resource and
+ * scope, push, and an answer once the pipeline has taken every group (503 / UNAVAILABLE when it is
+ * full). */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,14 +44,17 @@ static const pt_cfg_field_t svc_map[] = {
     {"Protocals.GRPC.MaxConcurrentStreams", PT_CFG_INT, "100", 1, 100000, NULL, PT_CFG_BOUNDED,
      offsetof(svc_conf_t, grpc.max_streams), NULL, "Concurrent gRPC streams per connection"},
     {"TLS", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL,
-     "TLS for both servers: not in this build yet, setting any key is an error (terminate TLS in "
-     "front of petrel)"},
+     "TLS for both servers (HTTPS on the HTTP port, gRPC over TLS with ALPN h2 on the gRPC "
+     "port): TLS 1.2 or 1.3, OpenSSL's default ciphers at security level 2; set CertFile and "
+     "KeyFile to enable it. The files are read when the pipeline is loaded (a change needs a "
+     "reload)"},
     {"TLS.CertFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_cert), NULL,
-     "Server certificate (PEM)"},
+     "Server certificate (PEM), followed by its intermediate CAs; goes with KeyFile"},
     {"TLS.KeyFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_key), NULL,
-     "Server private key (PEM)"},
+     "Private key (PEM, unencrypted) of CertFile"},
     {"TLS.ClientCAFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_ca), NULL,
-     "CA bundle (PEM) that client certificates must chain to; set to require them"},
+     "CA bundle (PEM); when set, clients must present a certificate that chains to it (mutual "
+     "TLS), and the others are refused in the handshake"},
     {"BearerTokenFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, token_file), NULL,
      "File holding a token that requests must carry as `Authorization: Bearer <token>` "
      "(compared in constant time, never logged)"},
@@ -152,9 +156,60 @@ static int check_file(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, const char *path
     return 0;
 }
 
+/* The config key a TLS context error is about. */
+static const char *tls_key_of(pt_tls_file_t f)
+{
+    switch (f) {
+    case PT_TLS_FILE_CERT:
+        return "TLS.CertFile";
+    case PT_TLS_FILE_KEY:
+        return "TLS.KeyFile";
+    case PT_TLS_FILE_CA:
+        return "TLS.ClientCAFile";
+    default:
+        return "TLS";
+    }
+}
+
+/* One server context per enabled server, as they offer different ALPN protocols: http/1.1
+ * (a client preferring h2 still gets HTTP/1.1) and h2 only (gRPC needs HTTP/2: others are
+ * refused in the handshake). The files are read here, so `petrel check` names a bad one. */
+static int make_tls(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, const svc_conf_t *c,
+                    pt_tls_ctx_t **http, pt_tls_ctx_t **grpc)
+{
+    pt_tls_opts_t o = {.cert_file = c->tls_cert, .key_file = c->tls_key, .ca_file = c->tls_ca};
+    pt_tls_error_t err;
+    int rc = 0;
+
+    if (c->tls_cert == NULL || c->tls_key == NULL) {
+        pt_cfg_error(d, inst->line, c->tls_cert == NULL ? "TLS.CertFile" : "TLS.KeyFile",
+                     "TLS needs both CertFile and KeyFile (ClientCAFile is optional)");
+        return -EINVAL;
+    }
+    if (c->http.present != NULL) {
+        o.alpn = "http/1.1";
+        o.alpn_required = 0;
+        rc = pt_tls_ctx_create_server(&o, http, &err);
+    }
+    if (rc == 0 && c->grpc.present != NULL) {
+        o.alpn = "h2";
+        o.alpn_required = 1;
+        rc = pt_tls_ctx_create_server(&o, grpc, &err);
+    }
+    if (rc != 0) {
+        pt_cfg_error(d, inst->line, tls_key_of(err.file), "%s", err.msg);
+        pt_tls_ctx_destroy(*http);
+        *http = NULL;
+        return rc;
+    }
+    return 0;
+}
+
 static int svc_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d)
 {
     svc_conf_t *c = inst->config;
+    pt_tls_ctx_t *tls_http = NULL;
+    pt_tls_ctx_t *tls_grpc = NULL;
     svc_t *s;
     int rc = 0;
 
@@ -177,26 +232,27 @@ static int svc_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg
                      c->grpc.endpoint);
         rc = -EINVAL;
     }
-    if (c->tls_cert != NULL || c->tls_key != NULL || c->tls_ca != NULL) {
-        /* Refuse rather than serve plaintext to a user who asked for TLS. */
-        pt_cfg_error(d, inst->line, "TLS",
-                     "TLS is not available in this build of service_otlp; terminate TLS in "
-                     "front of petrel or leave TLS unset");
+    /* Any TLS key asks for TLS: an incomplete section is an error, never plaintext. */
+    if ((c->tls_cert != NULL || c->tls_key != NULL || c->tls_ca != NULL) &&
+        make_tls(inst, d, c, &tls_http, &tls_grpc) != 0) {
         rc = -EINVAL;
     }
     if (check_file(inst, d, c->token_file, "BearerTokenFile") != 0) {
         rc = -EINVAL;
     }
-    if (rc != 0) {
-        return rc;
+    if (rc == 0 && (s = pt_calloc(1, sizeof(*s))) == NULL) {
+        rc = -ENOMEM;
     }
-    s = pt_calloc(1, sizeof(*s));
-    if (s == NULL) {
-        return -ENOMEM;
+    if (rc != 0) {
+        pt_tls_ctx_destroy(tls_http);
+        pt_tls_ctx_destroy(tls_grpc);
+        return rc;
     }
     s->inst = inst;
     s->c = c;
     s->id = inst->id;
+    s->tls_http = tls_http;
+    s->tls_grpc = tls_grpc;
     inst->state = s;
     PT_UNUSED(env);
     return 0;
@@ -356,6 +412,9 @@ static void svc_destroy(pt_plugin_inst_t *inst)
     pt_plugin_counter_free(s->m_bad);
     pt_plugin_counter_free(s->m_rejected);
     pt_plugin_counter_free(s->m_acked);
+    /* Connections still closing hold their own references. */
+    pt_tls_ctx_destroy(s->tls_http);
+    pt_tls_ctx_destroy(s->tls_grpc);
     if (s->token != NULL) {
         memset(s->token, 0, s->token_len);
         pt_free(s->token);

@@ -9,6 +9,7 @@
 #include "core/http_server.h"
 #include "core/plugin.h"
 #include "core/proto/otlp.h"
+#include "core/tls.h"
 
 /* One server's settings (Protocals.HTTP or Protocals.GRPC). */
 typedef struct svc_proto_conf_s {
@@ -74,7 +75,9 @@ struct svc_s {
     uv_loop_t *loop;
     pt_acker_t *acker;
     pt_http_server_t *http;
-    void *grpc;  /* the gRPC server (grpc.c) */
+    void *grpc;             /* the gRPC server (grpc.c) */
+    pt_tls_ctx_t *tls_http; /* TLS contexts made at create, NULL without TLS */
+    pt_tls_ctx_t *tls_grpc;
     char *token; /* bearer token, NULL for none; wiped on destroy */
     size_t token_len;
     int stopped;

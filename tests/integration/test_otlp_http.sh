@@ -311,8 +311,8 @@ cfg() {
 check_eq "(g) no server enabled" \
     "[$T/none.yaml:3] none/service_otlp.Protocals: no server enabled: set Protocals.HTTP and/or Protocals.GRPC (\`{}\` takes the defaults)" \
     "$(cfg none '')"
-check_eq "(g) TLS asked for: refused, not served in clear" \
-    "[$T/tls.yaml:3] tls/service_otlp.TLS: TLS is not available in this build of service_otlp; terminate TLS in front of petrel or leave TLS unset" \
+check_eq "(g) TLS asked for without a key: refused, not served in clear" \
+    "[$T/tls.yaml:3] tls/service_otlp.TLS.KeyFile: TLS needs both CertFile and KeyFile (ClientCAFile is optional)" \
     "$(cfg tls '    Protocals: {HTTP: {}}\n    TLS: {CertFile: /etc/hostname}\n')"
 check_eq "(g) endpoint that is not host:port" \
     "[$T/ep.yaml:3] ep/service_otlp.Protocals.HTTP.Endpoint: 'localhost' is not host:port" \
