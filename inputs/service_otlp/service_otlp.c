@@ -58,6 +58,11 @@ static const pt_cfg_field_t svc_map[] = {
     {"BearerTokenFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, token_file), NULL,
      "File holding a token that requests must carry as `Authorization: Bearer <token>` "
      "(compared in constant time, never logged)"},
+    {"DurableAck", PT_CFG_BOOL, "false", 0, 0, NULL, 0, offsetof(svc_conf_t, durable_ack), NULL,
+     "Answer a request (200 / grpc-status 0) only once every flusher delivered its records or "
+     "wrote them to its spool (Spool.Mode always: once spooled), so that a crash right after "
+     "the answer loses nothing; its batch is sent at once. false: answer once the pipeline "
+     "queued the records in memory"},
     {"RetryAfterSec", PT_CFG_INT, "1", 1, 3600, NULL, PT_CFG_BOUNDED,
      offsetof(svc_conf_t, retry_after_s), NULL,
      "Retry-After (HTTP 503) and RetryInfo delay (gRPC UNAVAILABLE) sent when the pipeline is "
@@ -372,6 +377,8 @@ static int svc_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
     return 0;
 }
 
+static void fail_waits(svc_t *s);
+
 /* Answers every call still waiting for the pipeline: they are refused (what was taken stays in
  * the pipeline; the client's retry may repeat it: duplicates, never loss). */
 static void fail_pending(svc_t *s)
@@ -406,7 +413,8 @@ static void svc_destroy(pt_plugin_inst_t *inst)
         return;
     }
     svc_stop(inst);
-    pt_acker_destroy(s->acker);
+    pt_acker_destroy(s->acker); /* acks already released are called back first */
+    fail_waits(s);
     pt_plugin_counter_free(s->m_requests);
     pt_plugin_counter_free(s->m_refused);
     pt_plugin_counter_free(s->m_bad);
@@ -425,15 +433,110 @@ static void svc_destroy(pt_plugin_inst_t *inst)
 
 /* ====================================================================== ingest ========== */
 
+static void wait_free(svc_t *s, svc_wait_t *w)
+{
+    if (w->prev != NULL) {
+        w->prev->next = w->next;
+    } else {
+        s->waits = w->next;
+    }
+    if (w->next != NULL) {
+        w->next->prev = w->prev;
+    }
+    pt_free(w);
+}
+
+/* DurableAck: every group of the call is acknowledged; answer now. */
+static void wait_answer(svc_t *s, svc_wait_t *w)
+{
+    svc_call_t *c = w->call;
+    if (w->status != 0) {
+        /* A flusher dropped part of it: the client must send it again (duplicates, not loss). */
+        c->result = SVC_UNAVAILABLE;
+        snprintf(c->msg, sizeof(c->msg), "the records could not be delivered or spooled (%s)",
+                 pt_strerror(w->status));
+        pt_counter_inc(s->m_refused);
+    }
+    c->wait = NULL;
+    wait_free(s, w);
+    c->finish(c);
+}
+
 static void on_ack(pt_ack_t *ack, int status)
 {
     svc_t *s = ack->owner;
-    PT_UNUSED(status);
+    svc_wait_t *w = ack->target;
     pt_counter_inc(s->m_acked);
+    if (w == NULL) {
+        return;
+    }
+    if (status != 0) {
+        w->status = status;
+    }
+    if (--w->left > 0) {
+        return;
+    }
+    if (w->call == NULL) {
+        wait_free(s, w); /* answered already */
+    } else if (w->armed) {
+        wait_answer(s, w);
+    }
+}
+
+/* DurableAck: every group is pushed; the call is answered when the last ack comes. Returns 0
+ * when that already happened (the caller answers), PT_DONE otherwise. */
+static int wait_arm(svc_call_t *c)
+{
+    svc_wait_t *w = c->wait;
+    if (w == NULL) {
+        return 0;
+    }
+    if (w->left == 0) {
+        c->wait = NULL;
+        wait_free(c->s, w);
+        return 0;
+    }
+    w->armed = 1;
+    return PT_DONE;
+}
+
+/* DurableAck calls whose data was never acknowledged (thrown away at a forced shutdown, so
+ * never made durable) are refused: the client sends them again. */
+static void fail_waits(svc_t *s)
+{
+    while (s->waits != NULL) {
+        svc_wait_t *w = s->waits;
+        svc_call_t *c = w->call;
+        wait_free(s, w);
+        if (c != NULL) {
+            c->wait = NULL;
+            c->result = SVC_UNAVAILABLE;
+            snprintf(c->msg, sizeof(c->msg), "the receiver stopped before the data was durable");
+            c->finish(c);
+        }
+    }
+}
+
+/* The call is answered without waiting (refused, or the receiver is going away): its pushed
+ * groups' acks, still out, no longer have anyone to tell. */
+static void wait_detach(svc_call_t *c)
+{
+    svc_wait_t *w = c->wait;
+    if (w == NULL) {
+        return;
+    }
+    c->wait = NULL;
+    w->call = NULL;
+    if (w->left == 0) {
+        wait_free(c->s, w);
+    }
 }
 
 void svc_call_release(svc_call_t *c)
 {
+    if (c->result != SVC_OK) {
+        wait_detach(c);
+    }
     for (uint32_t i = c->next_push; i < c->gr.ngroups; i++) {
         pt_group_t *g = c->gr.groups[i];
         pt_ack_abandon(g->ack);
@@ -461,6 +564,9 @@ static int push_groups(svc_call_t *c)
         }
         pt_counter_add(s->inst->m.events_in, live);
         c->next_push++;
+        if (c->wait != NULL) {
+            c->wait->left++;
+        }
     }
     return 0;
 }
@@ -553,20 +659,37 @@ int svc_ingest(svc_call_t *c, const void *body, size_t len, pt_encoding_t enc, s
     /* Every group is built before the first push: once a worker holds one, this thread must
      * not allocate in the shared arena again. Acks and accounting first, for the same reason. */
     uint64_t share = c->arena->bytes / c->gr.ngroups + 1;
+    if (s->c->durable_ack) {
+        c->wait = pt_calloc(1, sizeof(*c->wait));
+        if (c->wait == NULL) {
+            set_result(c, SVC_INTERNAL, "out of memory");
+            goto out;
+        }
+        c->wait->call = c;
+        c->wait->next = s->waits;
+        if (s->waits != NULL) {
+            s->waits->prev = c->wait;
+        }
+        s->waits = c->wait;
+    }
     for (uint32_t i = 0; i < c->gr.ngroups; i++) {
         pt_group_t *g = c->gr.groups[i];
-        g->ack = pt_ack_create(s->acker, on_ack, s, NULL, 0);
+        g->ack = pt_ack_create(s->acker, on_ack, s, c->wait, 0);
         if (g->ack == NULL) {
             set_result(c, SVC_INTERNAL, "out of memory");
             goto out;
         }
         g->source = c->source;
         g->bytes = share;
+        if (c->wait != NULL) {
+            g->flags |= PT_GROUP_F_FLUSH; /* the client waits: no batch timeout */
+        }
     }
     rc = push_groups(c);
     if (rc == 0) {
         accepted(c);
-        goto out;
+        svc_call_release(c);
+        return wait_arm(c);
     }
     if (rc == PT_AGAIN && c->next_push > 0) {
         /* Part of the request is in the pipeline: hold the answer until the rest is taken. */
@@ -613,7 +736,9 @@ static void svc_resume(pt_plugin_inst_t *inst)
             set_result(c, SVC_UNAVAILABLE, "the receiver is shutting down");
         }
         svc_call_release(c);
-        c->finish(c);
+        if (rc != 0 || wait_arm(c) == 0) {
+            c->finish(c);
+        }
     }
 }
 

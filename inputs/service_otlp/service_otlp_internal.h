@@ -30,10 +30,23 @@ typedef struct svc_conf_s {
     char *tls_ca;
     char *token_file;
     int64_t retry_after_s;
+    int durable_ack;
 } svc_conf_t;
 
 typedef struct svc_s svc_t;
 typedef struct svc_call_s svc_call_t;
+
+/* DurableAck: what a call waits for, in the acks of its groups. Separate from the call so that
+ * a call answered early (refused at shutdown with groups already pushed) can go while its acks
+ * are still out. */
+typedef struct svc_wait_s {
+    svc_call_t *call;   /* NULL once the call was answered some other way */
+    uint32_t left;      /* pushed groups not acknowledged yet */
+    int status;         /* the worst ack status */
+    int armed;          /* every group is pushed: the answer waits for left == 0 */
+    struct svc_wait_s *prev; /* svc_t.waits */
+    struct svc_wait_s *next;
+} svc_wait_t;
 
 /* How an export call ended, for the front end to answer. */
 typedef enum {
@@ -47,8 +60,8 @@ typedef enum {
 
 /* An export call: one request of one signal. The front end fills the first block, calls
  * svc_ingest, and answers from result/rejected/msg. When svc_ingest returns PT_DONE (the
- * pipeline took part of the request and is full), `finish` runs later on the loop, once the
- * rest is taken or refused. */
+ * pipeline took part of the request and is full, or DurableAck waits for the acks), `finish`
+ * runs later on the loop, once the rest is taken or refused, and (DurableAck) acknowledged. */
 struct svc_call_s {
     svc_t *s;
     int signal;
@@ -66,6 +79,7 @@ struct svc_call_s {
     pt_otlp_groups_t gr;
     uint32_t next_push;
     svc_call_t *next_pending;
+    svc_wait_t *wait; /* DurableAck only */
 };
 
 struct svc_s {
@@ -83,6 +97,7 @@ struct svc_s {
     int stopped;
     svc_call_t *pending_head; /* calls waiting for the pipeline to take their later groups */
     svc_call_t *pending_tail;
+    svc_wait_t *waits; /* DurableAck: calls whose groups are not all acknowledged */
     pt_counter_t *m_requests;
     pt_counter_t *m_refused;  /* answered unavailable (pipeline full) */
     pt_counter_t *m_bad;      /* refused as malformed, too large, unsupported or unauthorized */
@@ -91,8 +106,8 @@ struct svc_s {
 };
 
 /* Runs the shared path: decompress (enc), decode, make groups, push. Returns 0 when the call is
- * answered (c->result set), or PT_DONE when c->finish will run later. body is only read during
- * the call. */
+ * answered (c->result set), or PT_DONE when c->finish will run later (the pipeline is full, or
+ * DurableAck waits for the acks). body is only read during the call. */
 int svc_ingest(svc_call_t *c, const void *body, size_t len, pt_encoding_t enc, size_t max);
 
 /* Releases what a call holds (groups not pushed, their acks, the arena reference). */
