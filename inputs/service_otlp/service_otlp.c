@@ -46,8 +46,8 @@ static const pt_cfg_field_t svc_map[] = {
     {"TLS", PT_CFG_SECTION, NULL, 0, 0, NULL, 0, 0, NULL,
      "TLS for both servers (HTTPS on the HTTP port, gRPC over TLS with ALPN h2 on the gRPC "
      "port): TLS 1.2 or 1.3, OpenSSL's default ciphers at security level 2; set CertFile and "
-     "KeyFile to enable it. The files are read when the pipeline is loaded (a change needs a "
-     "reload)"},
+     "KeyFile to enable it. The files are read when the pipeline is built: after replacing "
+     "them, restart petrel or change the pipeline config so it is rebuilt"},
     {"TLS.CertFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_cert), NULL,
      "Server certificate (PEM), followed by its intermediate CAs; goes with KeyFile"},
     {"TLS.KeyFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(svc_conf_t, tls_key), NULL,
