@@ -100,7 +100,7 @@ EOF
         --config "$W/s/send.yaml" --data-dir "$W/s/data" --oneshot --log-level warn \
         >"$W/s.log" 2>&1 || rc=$?
     t1=$(date +%s%N)
-    local got calls conns want=$((files * lines))
+    local got calls conns refused want=$((files * lines))
     # The receiver acknowledged every call before the sender exited; its flusher may still be
     # counting the last ones (bounded wait).
     for _ in $(seq 1 100); do
@@ -113,6 +113,8 @@ EOF
         'petrel_otlp_requests_total{pipeline="recv",plugin="service_otlp"}')
     conns=$(metric "http://127.0.0.1:$ra/metrics" \
         'petrel_otlp_grpc_connections_total{pipeline="recv",plugin="service_otlp"}')
+    refused=$(metric "http://127.0.0.1:$ra/metrics" \
+        'petrel_otlp_requests_refused_total{pipeline="recv",plugin="service_otlp"}')
     kill "$RPID"
     wait "$RPID" 2>/dev/null || true
     RPID=
@@ -120,16 +122,16 @@ EOF
         echo "sender exited $rc:"
         tail -n 5 "$W/s.log"
     fi
-    python3 - "$name" "$files" "$lines" "$t0" "$t1" "$got" "$calls" "$conns" \
+    python3 - "$name" "$files" "$lines" "$t0" "$t1" "$got" "$calls" "$conns" "$refused" \
         $(cat "$W/time.out") <<'EOF'
 import sys
-name, files, lines, t0, t1, got, calls, conns, user, sys_, rss = sys.argv[1:]
+name, files, lines, t0, t1, got, calls, conns, refused, user, sys_, rss = sys.argv[1:]
 want = int(files) * int(lines)
 wall = (int(t1) - int(t0)) / 1e9
 cpu = float(user) + float(sys_)
 got, calls = int(got), int(calls)
-print("| %-26s | %6d | %5s | %6.2f | %9.0f | %8.0f | %6.2f | %9.0f | %5s | %7.1f | %s |" % (
-    name, want, calls, wall, got / wall, calls / wall, cpu,
+print("| %-26s | %7d | %5s | %5s | %6.2f | %9.0f | %8.0f | %6.2f | %9.0f | %5s | %7.1f | %s |" % (
+    name, want, calls, refused, wall, got / wall, calls / wall, cpu,
     got / cpu if cpu > 0 else float("nan"), conns, int(rss) / 1024,
     "yes" if got == want else "NO (%d of %d)" % (got, want)))
 EOF
@@ -138,9 +140,11 @@ EOF
 echo "OTLP export benchmark: sender petrel (input_file --oneshot -> flusher_otlp gRPC, Concurrency"
 echo "4) -> receiver petrel (service_otlp gRPC -> flusher_blackhole). $(nproc) cores shared by both"
 echo "petrels and anything else running on this machine. 'calls': Export calls the receiver got;"
-echo "'conns': gRPC connections it accepted; CPU s and RSS are the sender's; rates are per wall s."
-echo "| case                       | records | calls | wall s | records/s | calls/s  | CPU s  | rec/CPU-s | conns | RSS MiB | all in |"
-echo "|----------------------------|---------|-------|--------|-----------|----------|--------|-----------|-------|---------|--------|"
+echo "'refus': of those, answered UNAVAILABLE (its queue was full; the sender retries them after"
+echo "the RetryInfo delay, 1 s); 'conns': gRPC connections it accepted; CPU s and RSS are the"
+echo "sender's; rates are per wall second."
+echo "| case                       | records | calls | refus | wall s | records/s | calls/s  | CPU s  | rec/CPU-s | conns | RSS MiB | all in |"
+echo "|----------------------------|---------|-------|-------|--------|-----------|----------|--------|-----------|-------|---------|--------|"
 run "logs, 100/export, gzip" $((5000 * SCALE)) 100 gzip
 run "logs, 100/export, none" $((5000 * SCALE)) 100 none
 run "logs, 1000/export, gzip" $((600 * SCALE)) 1000 gzip

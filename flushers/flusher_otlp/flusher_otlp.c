@@ -1,10 +1,12 @@
 /* flusher_otlp: exports to OTLP endpoints, per signal (Logs, Metrics, Traces, each with Endpoint,
- * Headers, Compression, Timeout). An http:// or https:// endpoint gets OTLP/HTTP protobuf; a
- * host:port (or grpc://, grpcs://) endpoint gets OTLP/gRPC over HTTP/2, through libcurl on the
- * sender loop. Batches are encoded on the workers (core/proto/otlp_export.c: resource and scope
- * grouping kept, attribute types restored) and compressed; the delivery layer adds the spool and
- * retries, by the OTLP client rules: HTTP 429/502/503/504 with Retry-After, the retryable gRPC
- * codes with RetryInfo; any other refusal is permanent (dead letter). */
+ * Headers, Compression, Timeout). An http:// or https:// endpoint gets OTLP/HTTP protobuf through
+ * libcurl; a host:port (or grpc://) endpoint gets OTLP/gRPC over h2c through our own nghttp2
+ * client (grpc_client.c: one multiplexed connection per destination), and grpcs:// gets gRPC
+ * through libcurl, all on the sender loop. Batches are encoded on the workers
+ * (core/proto/otlp_export.c: resource and scope grouping kept, attribute types restored) and
+ * compressed; the delivery layer adds the spool and retries, by the OTLP client rules: HTTP
+ * 429/502/503/504 with Retry-After, the retryable gRPC codes with RetryInfo; any other refusal is
+ * permanent (dead letter). */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +24,7 @@
 #include "core/proto/otlp.h"
 #include "core/proto/otlp_pb.h"
 #include "flusher_otlp_internal.h"
+#include "grpc_client_internal.h"
 
 /* One signal's destination. */
 typedef struct {
@@ -48,7 +51,7 @@ typedef struct {
     {P ".Headers", PT_CFG_STRMAP, NULL, 0, 0, NULL, 0, offsetof(otlp_conf_t, sig[I].headers),      \
      NULL, "Extra request headers (gRPC metadata)"},                                               \
     {P ".Compression", PT_CFG_STRING, NULL, 0, 0, "none|gzip|zstd", 0,                             \
-     offsetof(otlp_conf_t, sig[I].compression), NULL, "none, gzip or zstd (HTTP only)"},          \
+     offsetof(otlp_conf_t, sig[I].compression), NULL, "none, gzip or zstd (zstd: HTTP only)"},    \
     {P ".Timeout", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(otlp_conf_t, sig[I].timeout),      \
      NULL, "Request timeout: 10s, 500ms, 1m"}
 /* clang-format on */
@@ -80,10 +83,12 @@ static const pt_cfg_field_t otlp_map[] = {
 
 /* A resolved destination. */
 typedef struct {
-    int on;   /* this signal is exported */
-    int grpc; /* gRPC, else OTLP/HTTP */
+    int on;     /* this signal is exported */
+    int grpc;   /* gRPC, else OTLP/HTTP */
+    int native; /* gRPC over h2c through grpc_client.c (gt); else libcurl (url, headers) */
     char *url;
     struct curl_slist *headers;
+    otlp_grpc_target_t gt;
     pt_codec_t codec;
     long timeout_ms;
 } dest_t;
@@ -93,6 +98,7 @@ typedef struct {
     const char *id;
     dest_t d[4];
     otlp_curl_t *curl;
+    otlp_grpc_t *grpc;
     pt_counter_t *m_rejected; /* records the receiver refused (partial success) */
     pt_counter_t *m_skipped;  /* records of a signal with no endpoint */
 } otlp_state_t;
@@ -115,17 +121,18 @@ typedef struct {
 #define FRAME_DONE 0x00    /* delivered: skipped from now on */
 #define FRAME_REFUSED 0x80 /* | signal: refused for good; kept for the dead-letter file */
 
-/* One transfer. */
+/* One transfer; the fields after `frame` are filled by libcurl's callbacks only. */
 typedef struct {
     send_t *snd;
     int signal;
     int grpc;
+    size_t frame; /* offset of the frame's signal byte in the payload */
     long retry_after_s;
-    size_t frame;    /* offset of the frame's signal byte in the payload */
     int grpc_status; /* -1: none seen */
-    char grpc_message[96];
-    char details[512]; /* grpc-status-details-bin */
-    pt_buf_t body;     /* the response body */
+    char grpc_message[128];
+    char details[1024]; /* grpc-status-details-bin */
+    char encoding[16];  /* grpc-encoding */
+    pt_buf_t body;      /* the response body */
 } xfer_t;
 
 static const char *const grpc_paths[] = {
@@ -171,6 +178,7 @@ static void dest_free(dest_t *d)
 {
     pt_free(d->url);
     curl_slist_free_all(d->headers);
+    otlp_grpc_target_free(&d->gt);
     memset(d, 0, sizeof(*d));
 }
 
@@ -207,21 +215,30 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
         }
     } else {
         const char *hp = ep;
-        const char *scheme = "http://";
+        const char *why = NULL;
+        int tls = 0;
         if (strncmp(ep, "grpc://", 7) == 0) {
             hp = ep + 7;
         } else if (strncmp(ep, "grpcs://", 8) == 0) {
             hp = ep + 8;
-            scheme = "https://";
+            tls = 1;
         }
-        if (strchr(hp, ':') == NULL || strchr(hp, '/') != NULL) {
-            pt_cfg_error(d, inst->line, key,
-                         "'%s' is neither an http(s):// URL nor a gRPC host:port", ep);
+        int rc = strchr(hp, '/') != NULL
+                     ? -EINVAL
+                     : otlp_grpc_target_init(&out->gt, hp, grpc_paths[sig], 0, &why);
+        if (rc != 0) {
+            if (rc == -EINVAL) {
+                pt_cfg_error(d, inst->line, key,
+                             "'%s' is neither an http(s):// URL nor a gRPC host:port%s%s", ep,
+                             why != NULL ? ": " : "", why != NULL ? why : "");
+            }
             pt_buf_free(&u);
-            return -EINVAL;
+            return rc;
         }
         out->grpc = 1;
-        pt_buf_appendf(&u, "%s%s%s", scheme, hp, grpc_paths[sig]);
+        /* TLS stays with libcurl until core/tls.h can give our client its handshake. */
+        out->native = !tls;
+        pt_buf_appendf(&u, "%s%s%s", out->native ? "http://" : "https://", hp, grpc_paths[sig]);
     }
     if (pt_buf_putc(&u, '\0') != 0) {
         pt_buf_free(&u);
@@ -241,6 +258,22 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
                      tmo != NULL ? tmo : "");
         return -EINVAL;
     }
+    const pt_strmap_t *hm[2] = {&def->headers, &own->headers};
+    if (out->native) {
+        const char *why;
+        out->gt.timeout_ms = out->timeout_ms;
+        for (int k = 0; k < 2; k++) {
+            int rc = otlp_grpc_target_headers(&out->gt, hm[k], &why);
+            if (rc == -EINVAL) {
+                snprintf(key, sizeof(key), "%s%sHeaders", k ? names[sig] : "", k ? "." : "");
+                pt_cfg_error(d, inst->line, key, "%s", why);
+            }
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
     out->headers = curl_slist_append(NULL, out->grpc ? "Content-Type: application/grpc"
                                                      : "Content-Type: application/x-protobuf");
     out->headers = curl_slist_append(out->headers, "Expect:");
@@ -255,7 +288,6 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
         snprintf(h, sizeof(h), "Content-Encoding: %s", pt_codec_name(out->codec));
         out->headers = curl_slist_append(out->headers, h);
     }
-    const pt_strmap_t *hm[2] = {&def->headers, &own->headers};
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < hm[k]->n; i++) {
             pt_buf_t h;
@@ -454,9 +486,13 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     } else if (nlen == 11 && strncasecmp(buf, "grpc-status", 11) == 0) {
         x->grpc_status = atoi(v);
     } else if (nlen == 12 && strncasecmp(buf, "grpc-message", 12) == 0) {
-        snprintf(x->grpc_message, sizeof(x->grpc_message), "%.*s", (int)vlen, v);
+        otlp_grpc_percent_decode(v, vlen, x->grpc_message, sizeof(x->grpc_message));
     } else if (nlen == 23 && strncasecmp(buf, "grpc-status-details-bin", 23) == 0) {
-        snprintf(x->details, sizeof(x->details), "%.*s", (int)vlen, v);
+        /* Cut short it would not decode: a value too long for the buffer is dropped. */
+        snprintf(x->details, sizeof(x->details), "%.*s", vlen < sizeof(x->details) ? (int)vlen : 0,
+                 v);
+    } else if (nlen == 13 && strncasecmp(buf, "grpc-encoding", 13) == 0) {
+        snprintf(x->encoding, sizeof(x->encoding), "%.*s", (int)PT_MIN(vlen, 15u), v);
     }
     return len;
 }
@@ -470,36 +506,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
         pt_buf_append(&x->body, buf, PT_MIN(len, 65536 - x->body.len));
     }
     return len;
-}
-
-/* The RetryInfo delay in a grpc-status-details-bin value, in ms (0 when there is none). */
-static uint32_t retry_info_ms(const char *details)
-{
-    uint8_t raw[400];
-    size_t len = strlen(details);
-    uint32_t ms = 0;
-    if (len == 0 || len * 3 / 4 + 3 > sizeof(raw)) {
-        return 0;
-    }
-    long n = pt_otlp_b64_decode(details, len, raw);
-    Google__Rpc__Status *st = n > 0 ? google__rpc__status__unpack(NULL, (size_t)n, raw) : NULL;
-    if (st == NULL) {
-        return 0;
-    }
-    for (size_t i = 0; i < st->n_details; i++) {
-        const char *t = st->details[i]->type_url;
-        size_t tl = strlen(t);
-        if (tl >= 22 && strcmp(t + tl - 22, "google.rpc.RetryInfo") == 0) {
-            Google__Rpc__RetryInfo *ri = google__rpc__retry_info__unpack(
-                NULL, st->details[i]->value.len, st->details[i]->value.data);
-            if (ri != NULL && ri->retry_delay != NULL) {
-                ms = (uint32_t)(ri->retry_delay->seconds * 1000 + ri->retry_delay->nanos / 1000000);
-            }
-            google__rpc__retry_info__free_unpacked(ri, NULL);
-        }
-    }
-    google__rpc__status__free_unpacked(st, NULL);
-    return ms;
 }
 
 /* Partial success in an Export*ServiceResponse: counted and logged, not retried (the receiver
@@ -545,61 +551,36 @@ static void note_partial(otlp_state_t *s, int sig, const uint8_t *msg, size_t le
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
-static int grpc_retryable(int code)
-{
-    switch (code) {
-    case PT_GRPC_CANCELLED:
-    case PT_GRPC_DEADLINE_EXCEEDED:
-    case PT_GRPC_ABORTED:
-    case PT_GRPC_OUT_OF_RANGE:
-    case PT_GRPC_UNAVAILABLE:
-    case PT_GRPC_DATA_LOSS:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static void on_done(CURL *easy, CURLcode res, void *ud)
+/* One transfer's end, whichever client carried it (the callback of grpc_client.c). */
+static void xfer_done(void *ud, const otlp_grpc_result_t *r)
 {
     xfer_t *x = ud;
     send_t *snd = x->snd;
-    otlp_state_t *s = snd->s;
-    long code = 0;
+    const char *sig = pt_otlp_signal_name(x->signal);
+    long code = r->http_status;
     char why[120];
 
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(easy);
-    if (res != CURLE_OK) {
-        snprintf(why, sizeof(why), "%s: %s", pt_otlp_signal_name(x->signal),
-                 curl_easy_strerror(res));
+    if (r->error != NULL) {
+        snprintf(why, sizeof(why), "%s: %s", sig, r->error);
         send_note(snd, x->frame, PT_RETRY, 0, 0, why);
     } else if (x->grpc && code == 200) {
-        int st = x->grpc_status < 0 ? PT_GRPC_UNKNOWN : x->grpc_status;
-        uint32_t delay = retry_info_ms(x->details);
+        uint32_t delay;
+        int throttled;
+        int st = otlp_grpc_outcome(r, &delay, &throttled);
         /* The message is cut to fit the payload's reason field. */
-        snprintf(why, sizeof(why), "%s: gRPC status %d %.80s", pt_otlp_signal_name(x->signal), st,
-                 x->grpc_message);
-        if (st == PT_GRPC_OK) {
-            const uint8_t *b = (const uint8_t *)x->body.data;
-            if (x->body.len >= 5 && b[0] == 0) {
-                note_partial(s, x->signal, b + 5, x->body.len - 5);
-            }
-            send_note(snd, x->frame, 0, 0, 0, NULL);
-        } else if (grpc_retryable(st) || (st == PT_GRPC_RESOURCE_EXHAUSTED && delay > 0)) {
-            /* RESOURCE_EXHAUSTED is retried only when the server says when (RetryInfo). */
-            send_note(snd, x->frame, PT_RETRY, delay,
-                      st == PT_GRPC_UNAVAILABLE || st == PT_GRPC_RESOURCE_EXHAUSTED, why);
-        } else {
-            send_note(snd, x->frame, -EBADMSG, 0, 0, why);
+        snprintf(why, sizeof(why), "%s: gRPC status %d %.80s", sig,
+                 r->grpc_status < 0 ? PT_GRPC_UNKNOWN : r->grpc_status, r->grpc_message);
+        if (st == 0 && r->msg != NULL) {
+            note_partial(snd->s, x->signal, r->msg, r->msg_len);
         }
-    } else if (code >= 200 && code < 300) {
-        note_partial(s, x->signal, (const uint8_t *)x->body.data, x->body.len);
+        send_note(snd, x->frame, st, delay, throttled, why);
+    } else if (!x->grpc && code >= 200 && code < 300) {
+        note_partial(snd->s, x->signal, r->msg, r->msg_len);
         send_note(snd, x->frame, 0, 0, 0, NULL);
     } else {
-        snprintf(why, sizeof(why), "%s: HTTP %ld", pt_otlp_signal_name(x->signal), code);
+        snprintf(why, sizeof(why), "%s: HTTP %ld", sig, code);
         if (code == 429 || code == 502 || code == 503 || code == 504) {
-            uint32_t ms = x->retry_after_s > 0 ? (uint32_t)x->retry_after_s * 1000 : 0;
+            uint32_t ms = r->retry_after_s > 0 ? (uint32_t)r->retry_after_s * 1000 : 0;
             send_note(snd, x->frame, PT_RETRY, ms, code == 429 || code == 503, why);
         } else {
             send_note(snd, x->frame, -EBADMSG, 0, 0, why);
@@ -612,17 +593,40 @@ static void on_done(CURL *easy, CURLcode res, void *ud)
     }
 }
 
+static void on_done(CURL *easy, CURLcode res, void *ud)
+{
+    xfer_t *x = ud;
+    otlp_grpc_result_t r;
+    pt_buf_t scratch;
+    const uint8_t *body = (const uint8_t *)x->body.data;
+
+    memset(&r, 0, sizeof(r));
+    pt_buf_init(&scratch);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.http_status);
+    curl_easy_cleanup(easy);
+    r.retry_after_s = x->retry_after_s;
+    r.grpc_status = x->grpc_status;
+    r.grpc_message = x->grpc_message;
+    r.details = x->details;
+    if (res != CURLE_OK) {
+        r.error = curl_easy_strerror(res);
+    } else if (!x->grpc) {
+        r.msg = body;
+        r.msg_len = x->body.len;
+    } else if (otlp_grpc_unframe(body, x->body.len, x->encoding, &scratch, &r.msg, &r.msg_len)) {
+        r.msg = NULL;
+    }
+    xfer_done(x, &r);
+    pt_buf_free(&scratch);
+}
+
 static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const char *body,
                       size_t len)
 {
     const dest_t *d = &s->d[sig];
     xfer_t *x = pt_calloc(1, sizeof(*x));
-    CURL *e = curl_easy_init();
-    if (x == NULL || e == NULL) {
-        pt_free(x);
-        if (e != NULL) {
-            curl_easy_cleanup(e);
-        }
+    CURL *e = NULL;
+    if (x == NULL) {
         return -ENOMEM;
     }
     x->snd = snd;
@@ -631,6 +635,17 @@ static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const
     x->grpc = d->grpc;
     x->grpc_status = -1;
     pt_buf_init(&x->body);
+    if (d->native) {
+        int rc = otlp_grpc_call(s->grpc, &d->gt, (const uint8_t *)body, len, xfer_done, x);
+        if (rc != 0) {
+            pt_free(x);
+        }
+        return rc;
+    }
+    if ((e = curl_easy_init()) == NULL) {
+        pt_free(x);
+        return -ENOMEM;
+    }
     curl_easy_setopt(e, CURLOPT_URL, d->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -645,15 +660,7 @@ static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "petrel-otlp/" PETREL_VERSION);
     if (d->grpc) {
-        int tls = strncmp(d->url, "https", 5) == 0;
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                         tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-        /* Debian 12's libcurl (7.88) fails the second request on a reused prior-knowledge h2c
-         * connection ("Error in the HTTP2 framing layer", whatever the server: reproduced with
-         * node's http2 too), so each cleartext gRPC call gets a fresh connection. */
-        if (!tls) {
-            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-        }
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS); /* grpcs:// only */
     }
     if (s->c->ca_file != NULL) {
         curl_easy_setopt(e, CURLOPT_CAINFO, s->c->ca_file);
@@ -725,7 +732,25 @@ static int otlp_send(pt_plugin_inst_t *inst, pt_payload_t *p)
 static int otlp_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
 {
     otlp_state_t *s = inst->state;
-    return otlp_curl_create(loop, on_done, &s->curl);
+    int curl = 0;
+    int native = 0;
+    int rc = 0;
+    for (int sig = PT_SIGNAL_LOGS; sig <= PT_SIGNAL_TRACES; sig++) {
+        curl |= s->d[sig].on && !s->d[sig].native;
+        native |= s->d[sig].native;
+    }
+    if (curl) {
+        rc = otlp_curl_create(loop, on_done, &s->curl);
+    }
+    if (rc == 0 && native) {
+        /* Per connection, as many streams as the delivery layer may have requests in flight. */
+        rc = otlp_grpc_create(loop, inst, (uint32_t)s->c->delivery.concurrency, &s->grpc);
+        if (rc != 0) {
+            otlp_curl_destroy(s->curl);
+            s->curl = NULL;
+        }
+    }
+    return rc;
 }
 
 static void otlp_stop(pt_plugin_inst_t *inst)
@@ -734,6 +759,8 @@ static void otlp_stop(pt_plugin_inst_t *inst)
     /* What is in flight fails (PT_RETRY): the delivery layer spools it for the next start. */
     otlp_curl_destroy(s->curl);
     s->curl = NULL;
+    otlp_grpc_destroy(s->grpc);
+    s->grpc = NULL;
 }
 
 static void otlp_destroy(pt_plugin_inst_t *inst)
