@@ -1,7 +1,7 @@
 /* libcurl's multi interface on a libuv loop: curl tells us which sockets to watch and when to
  * wake it (socket and timer callbacks), libuv watches them (uv_poll per socket, one uv_timer),
- * and finished transfers are handed to the owner's callback. gRPC streams share HTTP/2
- * connections through the multi's multiplexing. */
+ * and finished transfers are handed to the owner's callback. It carries flusher_otlp's OTLP/HTTP
+ * requests; gRPC has its own client (grpc_client.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -158,8 +158,8 @@ int otlp_curl_create(uv_loop_t *loop, otlp_curl_done_cb cb, otlp_curl_t **out)
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
     /* One request per connection at a time: Debian 12's libcurl (7.88) fails streams added to
-     * an HTTP/2 connection that already carried one, so concurrent calls get their own
-     * connections (at most the flusher's Concurrency of them). */
+     * an HTTP/2 connection that already carried one (an https:// endpoint may negotiate h2), so
+     * concurrent requests get their own connections (at most the flusher's Concurrency). */
     curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;

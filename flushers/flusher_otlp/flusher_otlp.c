@@ -1,8 +1,8 @@
 /* flusher_otlp: exports to OTLP endpoints, per signal (Logs, Metrics, Traces, each with Endpoint,
  * Headers, Compression, Timeout). An http:// or https:// endpoint gets OTLP/HTTP protobuf through
- * libcurl; a host:port (or grpc://) endpoint gets OTLP/gRPC over h2c through our own nghttp2
- * client (grpc_client.c: one multiplexed connection per destination), and grpcs:// gets gRPC
- * through libcurl, all on the sender loop. Batches are encoded on the workers
+ * libcurl; a host:port, grpc:// or grpcs:// endpoint gets OTLP/gRPC through our own nghttp2 client
+ * (grpc_client.c: one multiplexed connection per destination, h2c or TLS with ALPN h2), all on
+ * the sender loop. Batches are encoded on the workers
  * (core/proto/otlp_export.c: resource and scope grouping kept, attribute types restored) and
  * compressed; the delivery layer adds the spool and retries, by the OTLP client rules: HTTP
  * 429/502/503/504 with Retry-After, the retryable gRPC codes with RetryInfo; any other refusal is
@@ -23,6 +23,7 @@
 #include "core/plugin.h"
 #include "core/proto/otlp.h"
 #include "core/proto/otlp_pb.h"
+#include "core/tls.h"
 #include "flusher_otlp_internal.h"
 #include "grpc_client_internal.h"
 
@@ -83,9 +84,8 @@ static const pt_cfg_field_t otlp_map[] = {
 
 /* A resolved destination. */
 typedef struct {
-    int on;     /* this signal is exported */
-    int grpc;   /* gRPC, else OTLP/HTTP */
-    int native; /* gRPC over h2c through grpc_client.c (gt); else libcurl (url, headers) */
+    int on;   /* this signal is exported */
+    int grpc; /* gRPC through grpc_client.c (gt), else OTLP/HTTP through libcurl (url, headers) */
     char *url;
     struct curl_slist *headers;
     otlp_grpc_target_t gt;
@@ -99,6 +99,7 @@ typedef struct {
     dest_t d[4];
     otlp_curl_t *curl;
     otlp_grpc_t *grpc;
+    pt_tls_ctx_t *tls;        /* for grpcs:// */
     pt_counter_t *m_rejected; /* records the receiver refused (partial success) */
     pt_counter_t *m_skipped;  /* records of a signal with no endpoint */
 } otlp_state_t;
@@ -121,18 +122,14 @@ typedef struct {
 #define FRAME_DONE 0x00    /* delivered: skipped from now on */
 #define FRAME_REFUSED 0x80 /* | signal: refused for good; kept for the dead-letter file */
 
-/* One transfer; the fields after `frame` are filled by libcurl's callbacks only. */
+/* One transfer; the last two fields are filled by libcurl's callbacks only. */
 typedef struct {
     send_t *snd;
     int signal;
     int grpc;
     size_t frame; /* offset of the frame's signal byte in the payload */
     long retry_after_s;
-    int grpc_status; /* -1: none seen */
-    char grpc_message[128];
-    char details[1024]; /* grpc-status-details-bin */
-    char encoding[16];  /* grpc-encoding */
-    pt_buf_t body;      /* the response body */
+    pt_buf_t body; /* the response body */
 } xfer_t;
 
 static const char *const grpc_paths[] = {
@@ -236,9 +233,7 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
             return rc;
         }
         out->grpc = 1;
-        /* TLS stays with libcurl until core/tls.h can give our client its handshake. */
-        out->native = !tls;
-        pt_buf_appendf(&u, "%s%s%s", out->native ? "http://" : "https://", hp, grpc_paths[sig]);
+        out->gt.tls = tls;
     }
     if (pt_buf_putc(&u, '\0') != 0) {
         pt_buf_free(&u);
@@ -259,7 +254,7 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
         return -EINVAL;
     }
     const pt_strmap_t *hm[2] = {&def->headers, &own->headers};
-    if (out->native) {
+    if (out->grpc) {
         const char *why;
         out->gt.timeout_ms = out->timeout_ms;
         for (int k = 0; k < 2; k++) {
@@ -274,16 +269,9 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
         }
         return 0;
     }
-    out->headers = curl_slist_append(NULL, out->grpc ? "Content-Type: application/grpc"
-                                                     : "Content-Type: application/x-protobuf");
+    out->headers = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
     out->headers = curl_slist_append(out->headers, "Expect:");
-    if (out->grpc) {
-        out->headers = curl_slist_append(out->headers, "TE: trailers");
-        out->headers = curl_slist_append(out->headers, "grpc-accept-encoding: identity,gzip");
-        if (out->codec == PT_CODEC_GZIP) {
-            out->headers = curl_slist_append(out->headers, "grpc-encoding: gzip");
-        }
-    } else if (out->codec != PT_CODEC_NONE) {
+    if (out->codec != PT_CODEC_NONE) {
         char h[64];
         snprintf(h, sizeof(h), "Content-Encoding: %s", pt_codec_name(out->codec));
         out->headers = curl_slist_append(out->headers, h);
@@ -299,6 +287,28 @@ static int dest_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, int sig, dest_t *
         }
     }
     return out->headers != NULL ? 0 : -ENOMEM;
+}
+
+/* grpcs:// destinations share one client context (core/tls): its files are read now, so that
+ * petrel check reports them. ALPN h2 is required, as gRPC over TLS is HTTP/2 only. */
+static int tls_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, otlp_state_t *s)
+{
+    static const char *const keys[] = {"TLS", "TLS.CertFile", "TLS.KeyFile", "TLS.CAFile"};
+    const otlp_conf_t *c = inst->config;
+    pt_tls_error_t err;
+    int need = 0;
+    for (int sig = PT_SIGNAL_LOGS; sig <= PT_SIGNAL_TRACES; sig++) {
+        need |= s->d[sig].gt.tls;
+    }
+    if (!need) {
+        return 0;
+    }
+    pt_tls_opts_t o = {c->cert_file, c->key_file, c->ca_file, "h2", 1, c->insecure};
+    int rc = pt_tls_ctx_create_client(&o, &s->tls, &err);
+    if (rc != 0) {
+        pt_cfg_error(d, inst->line, keys[err.file <= PT_TLS_FILE_CA ? err.file : 0], "%s", err.msg);
+    }
+    return rc;
 }
 
 static int otlp_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cfg_diag_t *d)
@@ -322,6 +332,9 @@ static int otlp_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cf
         pt_cfg_error(d, inst->line, "Endpoint",
                      "no endpoint: set Endpoint, or Logs/Metrics/Traces.Endpoint");
         rc = -EINVAL;
+    }
+    if (rc == 0) {
+        rc = tls_init(inst, d, s);
     }
     if (rc != 0) {
         for (int sig = 0; sig < 4; sig++) {
@@ -483,16 +496,6 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
             time_t t = curl_getdate(tmp, NULL);
             x->retry_after_s = t > 0 && t > time(NULL) ? (long)(t - time(NULL)) : 0;
         }
-    } else if (nlen == 11 && strncasecmp(buf, "grpc-status", 11) == 0) {
-        x->grpc_status = atoi(v);
-    } else if (nlen == 12 && strncasecmp(buf, "grpc-message", 12) == 0) {
-        otlp_grpc_percent_decode(v, vlen, x->grpc_message, sizeof(x->grpc_message));
-    } else if (nlen == 23 && strncasecmp(buf, "grpc-status-details-bin", 23) == 0) {
-        /* Cut short it would not decode: a value too long for the buffer is dropped. */
-        snprintf(x->details, sizeof(x->details), "%.*s", vlen < sizeof(x->details) ? (int)vlen : 0,
-                 v);
-    } else if (nlen == 13 && strncasecmp(buf, "grpc-encoding", 13) == 0) {
-        snprintf(x->encoding, sizeof(x->encoding), "%.*s", (int)PT_MIN(vlen, 15u), v);
     }
     return len;
 }
@@ -593,31 +596,22 @@ static void xfer_done(void *ud, const otlp_grpc_result_t *r)
     }
 }
 
+/* libcurl's end of an OTLP/HTTP transfer, in the shape of a gRPC client's result. */
 static void on_done(CURL *easy, CURLcode res, void *ud)
 {
     xfer_t *x = ud;
     otlp_grpc_result_t r;
-    pt_buf_t scratch;
-    const uint8_t *body = (const uint8_t *)x->body.data;
 
     memset(&r, 0, sizeof(r));
-    pt_buf_init(&scratch);
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.http_status);
     curl_easy_cleanup(easy);
     r.retry_after_s = x->retry_after_s;
-    r.grpc_status = x->grpc_status;
-    r.grpc_message = x->grpc_message;
-    r.details = x->details;
-    if (res != CURLE_OK) {
-        r.error = curl_easy_strerror(res);
-    } else if (!x->grpc) {
-        r.msg = body;
-        r.msg_len = x->body.len;
-    } else if (otlp_grpc_unframe(body, x->body.len, x->encoding, &scratch, &r.msg, &r.msg_len)) {
-        r.msg = NULL;
-    }
+    r.grpc_status = -1;
+    r.grpc_message = r.details = "";
+    r.error = res != CURLE_OK ? curl_easy_strerror(res) : NULL;
+    r.msg = (const uint8_t *)x->body.data;
+    r.msg_len = x->body.len;
     xfer_done(x, &r);
-    pt_buf_free(&scratch);
 }
 
 static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const char *body,
@@ -633,9 +627,8 @@ static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const
     x->frame = frame;
     x->signal = sig;
     x->grpc = d->grpc;
-    x->grpc_status = -1;
     pt_buf_init(&x->body);
-    if (d->native) {
+    if (d->grpc) {
         int rc = otlp_grpc_call(s->grpc, &d->gt, (const uint8_t *)body, len, xfer_done, x);
         if (rc != 0) {
             pt_free(x);
@@ -659,9 +652,6 @@ static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "petrel-otlp/" PETREL_VERSION);
-    if (d->grpc) {
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS); /* grpcs:// only */
-    }
     if (s->c->ca_file != NULL) {
         curl_easy_setopt(e, CURLOPT_CAINFO, s->c->ca_file);
     }
@@ -736,15 +726,15 @@ static int otlp_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
     int native = 0;
     int rc = 0;
     for (int sig = PT_SIGNAL_LOGS; sig <= PT_SIGNAL_TRACES; sig++) {
-        curl |= s->d[sig].on && !s->d[sig].native;
-        native |= s->d[sig].native;
+        curl |= s->d[sig].on && !s->d[sig].grpc;
+        native |= s->d[sig].grpc;
     }
     if (curl) {
         rc = otlp_curl_create(loop, on_done, &s->curl);
     }
     if (rc == 0 && native) {
         /* Per connection, as many streams as the delivery layer may have requests in flight. */
-        rc = otlp_grpc_create(loop, inst, (uint32_t)s->c->delivery.concurrency, &s->grpc);
+        rc = otlp_grpc_create(loop, inst, (uint32_t)s->c->delivery.concurrency, s->tls, &s->grpc);
         if (rc != 0) {
             otlp_curl_destroy(s->curl);
             s->curl = NULL;
@@ -772,6 +762,7 @@ static void otlp_destroy(pt_plugin_inst_t *inst)
     for (int sig = 0; sig < 4; sig++) {
         dest_free(&s->d[sig]);
     }
+    pt_tls_ctx_destroy(s->tls);
     pt_plugin_counter_free(s->m_rejected);
     pt_plugin_counter_free(s->m_skipped);
     pt_free(s);

@@ -1,5 +1,5 @@
 /* Private to flusher_otlp: libcurl's multi interface driven by the sender loop (curl_loop.c),
- * shared by its OTLP/HTTP and OTLP/gRPC requests. Everything runs on the sender loop. */
+ * for its OTLP/HTTP requests. Everything runs on the sender loop. */
 #ifndef PT_FLUSHER_OTLP_INTERNAL_H
 #define PT_FLUSHER_OTLP_INTERNAL_H
 

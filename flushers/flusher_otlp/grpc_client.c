@@ -1,11 +1,11 @@
-/* The native OTLP/gRPC client of flusher_otlp: HTTP/2 cleartext with prior knowledge (nghttp2)
- * on the sender loop. One persistent connection per destination authority carries many unary
- * Export calls at once, up to the flusher's Concurrency and the server's
- * SETTINGS_MAX_CONCURRENT_STREAMS; request messages flow through an nghttp2 data provider, so the
- * server's flow-control windows pace the large ones. Each call has a deadline (grpc-timeout, and
- * a local timer that resets its stream); a broken connection fails its calls as retryable and the
- * next call, after the delivery layer's backoff, connects again; on GOAWAY the streams the server
- * took finish and the others move to a new connection at once. */
+/* The native OTLP/gRPC client of flusher_otlp: HTTP/2 (nghttp2) on the sender loop, cleartext
+ * with prior knowledge or over TLS with ALPN h2 (core/tls.h). One persistent connection per
+ * destination authority carries many unary Export calls at once, up to the flusher's Concurrency
+ * and the server's SETTINGS_MAX_CONCURRENT_STREAMS; request messages flow through an nghttp2 data
+ * provider, so the server's flow-control windows pace the large ones. Each call has a deadline
+ * (grpc-timeout, and a local timer that resets its stream); a broken connection fails its calls as
+ * retryable and the next call, after the delivery layer's backoff, connects again; on GOAWAY the
+ * streams the server took finish and the others move to a new connection at once. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,9 +87,11 @@ struct conn_s {
     char *host;
     int port;
     int state;
-    int draining; /* GOAWAY received or sent, or stream ids used up: no new streams */
-    int closing;  /* close once the output is written */
-    int no_io;    /* fuzzing: no socket */
+    int draining;  /* GOAWAY received or sent, or stream ids used up: no new streams */
+    int closing;   /* close once the output is written */
+    int no_io;     /* fuzzing: no socket */
+    int tls_shut;  /* close_notify queued */
+    pt_tls_t *tls; /* NULL: cleartext */
     int tcp_open;
     int next_addr; /* the handle is closing to try the next address */
     int gai_pending;
@@ -101,6 +103,7 @@ struct conn_s {
     struct sockaddr_storage lit; /* an address literal: no resolving */
     int lit_used;
     int is_lit;
+    int is_tls;
     nghttp2_session *h2;
     call_t *calls;
     call_t *calls_tail;
@@ -124,6 +127,7 @@ struct otlp_grpc_s {
     call_t *requeue_tail;
     call_t *done;
     call_t *done_tail;
+    pt_tls_ctx_t *tls;
     uv_timer_t timer;
     int handles; /* the timer and every connection not yet freed */
     int processing;
@@ -706,6 +710,7 @@ static int on_stream_close(nghttp2_session *h2, int32_t id, uint32_t code, void 
 static void cl_unref(otlp_grpc_t *cl)
 {
     if (--cl->handles == 0 && cl->closing) {
+        pt_tls_ctx_destroy(cl->tls);
         nghttp2_session_callbacks_del(cl->cbs);
         pt_free(cl->id);
         pt_free(cl);
@@ -791,6 +796,8 @@ static void conn_fail(conn_t *c, const char *why)
         nghttp2_session_del(c->h2);
         c->h2 = NULL;
     }
+    pt_tls_destroy(c->tls);
+    c->tls = NULL;
     streams_add(cl, -(int64_t)c->nactive);
     c->nactive = 0;
     if (c->gai_pending) {
@@ -840,6 +847,19 @@ static void conn_flush(conn_t *c)
             conn_fail(c, nghttp2_strerror((int)n));
             return;
         }
+        if (c->tls != NULL) {
+            /* Plaintext in, ciphertext out (held by core/tls until the handshake is done). */
+            int rc = out.len > 0 ? pt_tls_write(c->tls, out.data, out.len) : 0;
+            out.len = 0;
+            if (rc == 0) {
+                rc = pt_tls_out_take(c->tls, &out);
+            }
+            if (rc != 0) {
+                pt_buf_free(&out);
+                conn_fail(c, rc == -EPROTO ? "TLS connection failed" : "out of memory");
+                return;
+            }
+        }
         if (out.len == 0) {
             pt_buf_free(&out);
             break;
@@ -869,8 +889,15 @@ static void conn_flush(conn_t *c)
     if (c->state == C_DEAD || c->state < C_HANDSHAKE || c->writing > 0) {
         return;
     }
-    /* All written: a connection we are closing, or one both sides are done with, ends here. */
+    /* All written: a connection we are closing, or one both sides are done with, ends here
+     * (over TLS once our close_notify is out too). */
     if (c->closing || (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))) {
+        if (c->tls != NULL && !c->tls_shut && pt_tls_is_ready(c->tls)) {
+            c->tls_shut = 1;
+            pt_tls_shutdown(c->tls);
+            conn_flush(c);
+            return;
+        }
         conn_fail(c, "connection closed");
     }
 }
@@ -899,25 +926,60 @@ static void conn_recv(conn_t *c, const uint8_t *data, size_t len)
     }
 }
 
+static int on_tls_plain(void *ud, const char *data, size_t len)
+{
+    conn_t *c = ud;
+    conn_recv(c, (const uint8_t *)data, len);
+    return c->state == C_DEAD ? -ECONNABORTED : 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     conn_t *c = s->data;
+    char why[160];
     if (c->state == C_DEAD) {
         return;
     }
     if (n < 0) {
         conn_fail(c, n == UV_EOF ? "the server closed the connection" : uv_strerror((int)n));
-    } else if (n > 0) {
+    } else if (n > 0 && c->tls == NULL) {
         conn_recv(c, (const uint8_t *)buf->base, (size_t)n);
+    } else if (n > 0) {
+        int ready = pt_tls_is_ready(c->tls);
+        int rc = pt_tls_recv(c->tls, buf->base, (size_t)n, buf->base, buf->len, on_tls_plain, c);
+        if (!ready && c->tls != NULL && pt_tls_is_ready(c->tls)) {
+            PT_LOG(PT_LOG_DEBUG, c->cl->id, "TLS to %s: %s, ALPN %s", c->authority,
+                   pt_tls_describe(c->tls), pt_tls_alpn(c->tls));
+        }
+        if (rc == -EPROTO) {
+            snprintf(why, sizeof(why), "TLS: %s", pt_tls_error_text(c->tls));
+            conn_flush(c); /* the alert, if any */
+            conn_fail(c, why);
+        } else if (rc == -EPIPE) {
+            conn_fail(c, "the server closed the connection (close_notify)");
+        } else if (rc != 0 && rc != -ECONNABORTED) {
+            conn_fail(c, pt_strerror(rc));
+        }
     }
     cl_process(c->cl);
 }
 
 /* Connected: the HTTP/2 session starts with the client preface and our SETTINGS; calls wait
  * for the server's SETTINGS, which say how many streams it takes. */
-static int conn_start_session(conn_t *c)
+static int conn_start_session(conn_t *c, int tls)
 {
     nghttp2_settings_entry iv[1] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
+    if (tls) {
+        /* The server's certificate must match the configured host (sent as SNI if a name). */
+        int rc = pt_tls_create(c->cl->tls, c->host, &c->tls);
+        if (rc != 0) {
+            c->tls = NULL;
+            return rc;
+        }
+        if (pt_tls_handshake(c->tls) == -EPROTO) {
+            return -EPROTO;
+        }
+    }
     if (nghttp2_session_client_new(&c->h2, c->cl->cbs, c) != 0) {
         c->h2 = NULL;
         return -ENOMEM;
@@ -951,7 +1013,7 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    int rc = conn_start_session(c);
+    int rc = conn_start_session(c, c->is_tls);
     if (rc == 0) {
         rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
@@ -1033,6 +1095,7 @@ static conn_t *conn_new(otlp_grpc_t *cl, const otlp_grpc_target_t *t, uint64_t d
         return NULL;
     }
     c->port = t->port;
+    c->is_tls = t->tls;
     c->max_streams = 1;
     c->connect_deadline_ns = PT_MIN(deadline_ns, pt_now_mono_ns() + CONNECT_MAX_MS * 1000000ull);
     c->next = cl->conns;
@@ -1087,7 +1150,7 @@ static void conn_submit(conn_t *c, call_t *call)
     /* grpc-timeout holds at most 8 digits (gRPC over HTTP/2). */
     snprintf(tmo, sizeof(tmo), "%llum", (unsigned long long)PT_MIN(left_ms, 99999999ull));
     NV(":method", "POST");
-    NV(":scheme", "http");
+    NV(":scheme", t->tls ? "https" : "http");
     NV(":path", t->path);
     NV(":authority", t->authority);
     NV("content-type", "application/grpc");
@@ -1158,7 +1221,8 @@ static void call_place(otlp_grpc_t *cl, call_t *call)
 {
     conn_t *c;
     for (c = cl->conns; c != NULL; c = c->next) {
-        if (!c->draining && !c->closing && strcmp(c->authority, call->t->authority) == 0) {
+        if (!c->draining && !c->closing && c->is_tls == call->t->tls &&
+            strcmp(c->authority, call->t->authority) == 0) {
             break;
         }
     }
@@ -1300,7 +1364,7 @@ static void on_timer_closed(uv_handle_t *h)
 }
 
 int otlp_grpc_create(uv_loop_t *loop, const pt_plugin_inst_t *inst, uint32_t max_streams,
-                     otlp_grpc_t **out)
+                     pt_tls_ctx_t *tls, otlp_grpc_t **out)
 {
     otlp_grpc_t *cl = pt_calloc(1, sizeof(*cl));
     if (cl == NULL) {
@@ -1317,6 +1381,7 @@ int otlp_grpc_create(uv_loop_t *loop, const pt_plugin_inst_t *inst, uint32_t max
     nghttp2_session_callbacks_set_on_frame_recv_callback(cl->cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cl->cbs, on_stream_close);
     cl->loop = loop;
+    cl->tls = tls != NULL ? pt_tls_ctx_ref(tls) : NULL;
     cl->max_streams = max_streams > 0 ? max_streams : 1;
     if (inst != NULL) {
         cl->m_conns = pt_plugin_counter(inst, "petrel_otlp_grpc_client_connections_total",
@@ -1439,14 +1504,12 @@ static void on_fuzz_done(void *ud, const otlp_grpc_result_t *r)
 int otlp_grpc_fuzz_replay(const uint8_t *in, size_t len)
 {
     static const otlp_grpc_target_t t = {
-        (char *)"127.0.0.1",
-        (char *)"127.0.0.1:4317",
-        4317,
-        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-        1000,
-        0,
-        NULL,
-        NULL};
+        .host = (char *)"127.0.0.1",
+        .authority = (char *)"127.0.0.1:4317",
+        .port = 4317,
+        .path = "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        .timeout_ms = 1000,
+    };
     static const uint8_t msg[] = {1, 0, 0, 0, 3, 0x0a, 0x01, 0x00};
     uv_loop_t loop;
     otlp_grpc_t *cl;
@@ -1457,7 +1520,7 @@ int otlp_grpc_fuzz_replay(const uint8_t *in, size_t len)
     if (uv_loop_init(&loop) != 0) {
         return -ENOMEM;
     }
-    if (otlp_grpc_create(&loop, NULL, 4, &cl) != 0) {
+    if (otlp_grpc_create(&loop, NULL, 4, NULL, &cl) != 0) {
         uv_loop_close(&loop);
         return -ENOMEM;
     }
@@ -1472,7 +1535,7 @@ int otlp_grpc_fuzz_replay(const uint8_t *in, size_t len)
         c->next = cl->conns;
         cl->conns = c;
         cl->handles++;
-        if (c->authority == NULL || c->host == NULL || conn_start_session(c) != 0) {
+        if (c->authority == NULL || c->host == NULL || conn_start_session(c, 0) != 0) {
             conn_fail(c, "out of memory");
         }
     }

@@ -11,6 +11,7 @@
 #include "config/cfgmap.h"
 #include "core/plugin.h"
 #include "core/str.h"
+#include "core/tls.h"
 
 typedef struct otlp_grpc_s otlp_grpc_t;
 
@@ -21,6 +22,7 @@ typedef struct otlp_grpc_target_s {
     char *host;      /* name or address to connect to, without IPv6 brackets */
     char *authority; /* host:port as configured: the :authority header and the connection key */
     int port;
+    int tls;          /* grpcs: TLS with ALPN h2, through the client's TLS context */
     const char *path; /* the Export method, e.g.
                          /opentelemetry.proto.collector.logs.v1.LogsService/Export */
     long timeout_ms;  /* per-call deadline (grpc-timeout and a local timer) */
@@ -54,10 +56,11 @@ int otlp_grpc_target_headers(otlp_grpc_target_t *t, const pt_strmap_t *hm, const
 void otlp_grpc_target_free(otlp_grpc_target_t *t);
 
 /* A client on loop for one flusher instance (inst names its metrics and log lines). At most
- * max_streams calls are in flight per connection (fewer if the server says so). Returns 0 or
- * -ENOMEM. */
+ * max_streams calls are in flight per connection (fewer if the server says so). tls (may be
+ * NULL when no target has tls set) is a client context offering ALPN h2 with alpn_required;
+ * the client takes its own reference. Returns 0 or -ENOMEM. */
 int otlp_grpc_create(uv_loop_t *loop, const pt_plugin_inst_t *inst, uint32_t max_streams,
-                     otlp_grpc_t **out);
+                     pt_tls_ctx_t *tls, otlp_grpc_t **out);
 /* Starts a unary call: msg[0..len) is the whole length-prefixed gRPC message (its flag byte 1
  * means gzip) and must stay valid until cb runs. cb runs exactly once, later, on the loop, and
  * never from inside this call. Returns 0, or -ENOMEM (nothing started, no callback). */

@@ -8,7 +8,11 @@
 #       attempts although its own backoff is capped at 200 ms; once B drains, each record once;
 #   (d) a 5 MiB Export message (far beyond the 64 KiB default windows) arrives intact;
 #   (e) B allows 1 concurrent stream while A may have 8 requests in flight: A never opens more
-#       (no refused stream, no protocol error, still one connection) and delivers everything.
+#       (no refused stream, no protocol error, still one connection) and delivers everything;
+#   (t) grpcs:// to a B that requires client certificates (a throwaway CA made with the openssl
+#       CLI): name resolution and verification of "localhost", mutual TLS, one connection; a CA
+#       that did not sign B's certificate fails the handshake, is retried and delivers nothing;
+#       petrel check names an unreadable CA file.
 # The failure cases (kill -9, deadline, GOAWAY) are in test_otlp_grpc_client_faults.sh.
 set -euo pipefail
 PT_NAME=test_otlp_grpc_client
@@ -18,7 +22,7 @@ SEND=$PT_SOURCE_DIR/tests/integration/otlp_seq_send.py
 AADM=$(free_port)
 BADM=$(free_port)
 CADM=$(free_port)
-for v in PA1 PA3 PA4 PA5 PB1 PB3 PB4 PB5; do
+for v in PA1 PA3 PA4 PA5 PA6 PA7 PB1 PB3 PB4 PB5 PB6; do
     printf -v "$v" '%s' "$(free_port)"
 done
 mkdir -p "$T/a/conf" "$T/b/conf" "$T/c/conf" "$T/out"
@@ -87,6 +91,41 @@ EOF
 b_pipeline b a "$PB1" "$T/out/a.jsonl"
 b_pipeline b d "$PB4" "$T/out/d.jsonl"
 b_pipeline b e "$PB5" "$T/out/e.jsonl" "MaxConcurrentStreams: 1"
+# A throwaway CA, B's certificate for localhost and 127.0.0.1, A's client certificate, and a
+# second CA that signed nothing of B's.
+pki() {
+    openssl "$@" >>"$T/pki.log" 2>&1
+}
+mkdir -p "$T/pki"
+P=$T/pki
+for ca in ca other; do
+    pki req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=petrel test $ca" -keyout "$P/$ca.key" -out "$P/$ca.pem"
+done
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$P/srv.ext"
+printf 'extendedKeyUsage=clientAuth\n' >"$P/cli.ext"
+for who in srv cli; do
+    pki req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=petrel $who" \
+        -keyout "$P/$who.key" -out "$P/$who.csr"
+    pki x509 -req -in "$P/$who.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial -days 2 \
+        -extfile "$P/$who.ext" -out "$P/$who.pem"
+done
+cat >"$T/b/conf/t.yaml" <<EOF
+enable: true
+inputs:
+  - Type: service_otlp
+    TLS: {CertFile: $P/srv.pem, KeyFile: $P/srv.key, ClientCAFile: $P/ca.pem}
+    Protocals:
+      GRPC: {Endpoint: 127.0.0.1:$PB6}
+flushers:
+  - Type: flusher_file
+    FilePath: $T/out/t.jsonl
+EOF
+a_pipeline t "$PA6" "Endpoint: 'grpcs://localhost:$PB6'" \
+    "TLS: {CAFile: $P/ca.pem, CertFile: $P/cli.pem, KeyFile: $P/cli.key}"
+a_pipeline u "$PA7" "Endpoint: 'grpcs://localhost:$PB6'" \
+    "TLS: {CAFile: $P/other.pem, CertFile: $P/cli.pem, KeyFile: $P/cli.key}" \
+    "Retry: {InitialDelayMs: 100, MaxDelayMs: 300}"
 mkfifo "$T/blocked.fifo"
 b_pipeline c c "$PB3" "$T/blocked.fifo" "" "RetryAfterSec: 2"
 cat >"$T/reader.py" <<'EOF'
@@ -166,6 +205,40 @@ check_eq "(e) one connection, no refused stream, no retry" "1 0 0" \
     "$(bm petrel_otlp_grpc_connections_total e "$BM") $(am petrel_otlp_grpc_client_refused_streams_total e) $(am petrel_flusher_retries_total e)"
 check_eq "(e) B counted 400 calls, none refused" "400 0" \
     "$(bm petrel_otlp_requests_total e "$BM") $(bm petrel_otlp_requests_refused_total e "$BM")"
+
+# --------------------------------------------------------------------- (t) gRPC over TLS
+out=$(python3 "$SEND" "$PA6" 400000 300 --per 2 --threads 2)
+check_eq "(t) A took 300 requests" "sent=300 records=600" "${out% retries=*}"
+check "(t) B (mutual TLS) wrote all 600" wait_until 30 have_seqs 400000 400599 "$T/out/t.jsonl"
+sleep 0.3
+check_eq "(t) every record once" "lines=600 bad=0 unique=600 dups=0 min=400000 max=400599" \
+    "$(seqstat "$T/out/t.jsonl")"
+check_eq "(t) over one TLS connection, nothing retried" "1 1 0" \
+    "$(bm petrel_otlp_grpc_connections_total t "$BM") $(am petrel_otlp_grpc_client_connections_total t) $(am petrel_flusher_retries_total t)"
+out=$(python3 "$SEND" "$PA7" 500000 3)
+check_eq "(t) the pipeline with the wrong CA took 3 requests" "sent=3 records=3" "${out% retries=*}"
+u_retried() { [ "$(am petrel_flusher_retries_total u)" -ge 2 ] 2>/dev/null; }
+check "(t) the wrong CA: the handshake fails, A retries" wait_until 20 u_retried
+check_matches "(t) ... and says why" "$(grep 'u/flusher_otlp' "$T/a.log")" \
+    "send failed, will retry: logs: localhost:$PB6: TLS: .*certificate verify failed"
+check_eq "(t) ... and delivers nothing" 0 "$(count_lines "$T/out/u.jsonl")"
+cat >"$T/badca.yaml" <<EOF
+enable: true
+inputs:
+  - Type: service_otlp
+    Protocals:
+      HTTP: {Endpoint: 127.0.0.1:1}
+flushers:
+  - Type: flusher_otlp
+    Endpoint: grpcs://localhost:4317
+    TLS:
+      CAFile: $T/no-such-ca.pem
+EOF
+rc=0
+chk=$("$PETREL" check "$T/badca.yaml" 2>&1) || rc=$?
+check_eq "(t) petrel check refuses an unreadable TLS.CAFile" 1 "$rc"
+check_contains "(t) ... naming the key and the file" "$chk" \
+    "badca/flusher_otlp.TLS.CAFile: cannot read $T/no-such-ca.pem"
 
 # ------------------------------------------------- (c) UNAVAILABLE + RetryInfo is honoured
 # 8 KB records: B's 64 KiB queues and the FIFO's buffer are full after a few dozen.
