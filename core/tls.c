@@ -186,7 +186,9 @@ static int on_key_password(char *buf, int size, int rwflag, void *ud)
     PT_UNUSED(buf);
     PT_UNUSED(size);
     PT_UNUSED(rwflag);
-    *(int *)ud = 1;
+    if (ud != NULL) {
+        *(int *)ud = 1; /* load_key's flag; NULL when OpenSSL calls the context's default */
+    }
     return -1;
 }
 
