@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # OTLP ingest benchmark: petrel's service_otlp into flusher_blackhole, fed by h2load on the same
 # machine with realistic export requests (perf/otlp_gen.py: 512 spans or 1000 log records per
-# request, as the JS SDK batches them), over HTTP/1.1 protobuf (plain and gzip) and gRPC.
+# request, as the JS SDK batches them), over HTTP/1.1 protobuf (plain and gzip) and gRPC, each
+# in cleartext and over TLS (service_otlp TLS.CertFile/KeyFile with a throwaway P-256 certificate;
+# h2load negotiates http/1.1 or h2 by ALPN, TLS 1.3, keeps its connections open).
 # Each case runs a fresh petrel and prints: requests/s, spans or records per second (wall clock
 # and per second of petrel CPU), p50/p99 request latency from h2load's per-request log, petrel's
 # peak RSS, and that every record reached the flusher (blackhole events_in == sent).
 #
 #   perf/bench_otlp.sh                 PT_BUILD_DIR=build, 4000 requests per case, 4 connections
 #   PT_BENCH_REQUESTS=1000 PT_BENCH_CONNS=8 perf/bench_otlp.sh
-# Needs h2load (apt-get install nghttp2-client), python3 and gzip.
+# Needs h2load (apt-get install nghttp2-client), python3, gzip and openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PT_BUILD_DIR:-build}
@@ -25,6 +27,11 @@ mkdir -p "$CACHE"
 W=$(mktemp -d "${TMPDIR:-/tmp}/petrel-bench-otlp.XXXXXX")
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$W"' EXIT
 PID=
+# TLS=1 makes run() use TLS. A throwaway certificate for 127.0.0.1 (h2load does not verify it).
+TLS=0
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/key.pem" \
+    -out "$W/cert.pem" -days 1 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1
 
 port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -38,6 +45,10 @@ run() {
     hp=$(port)
     gp=$(port)
     admin=$(port)
+    local tls_yaml=""
+    if [ "$TLS" == 1 ]; then
+        tls_yaml="    TLS: {CertFile: $W/cert.pem, KeyFile: $W/key.pem}"
+    fi
     rm -rf "$W/data" "$W/conf"
     mkdir -p "$W/data" "$W/conf"
     cat >"$W/petrel.yaml" <<EOF
@@ -51,6 +62,7 @@ inputs:
     Protocals:
       HTTP: {Endpoint: 127.0.0.1:$hp}
       GRPC: {Endpoint: 127.0.0.1:$gp}
+$tls_yaml
 flushers:
   - Type: flusher_blackhole
 EOF
@@ -60,12 +72,13 @@ EOF
         curl -s -o /dev/null "http://127.0.0.1:$admin/readyz" && break
         sleep 0.05
     done
-    local url args=()
+    local url args=() scheme=http
+    [ "$TLS" == 1 ] && scheme=https
     if [ "$proto" == grpc ]; then
-        url="http://127.0.0.1:$gp$path"
+        url="$scheme://127.0.0.1:$gp$path"
         args=(-m 2)
     else
-        url="http://127.0.0.1:$hp$path"
+        url="$scheme://127.0.0.1:$hp$path"
         args=(--h1)
     fi
     local cpu0 cpu1 t0 t1
@@ -131,4 +144,13 @@ run "HTTP/protobuf logs (1000 records)" 1000 http /v1/logs "$CACHE/logs-1000.pb"
 run "gRPC traces (512 spans)" 512 grpc "$SVC.trace.v1.TraceService/Export" \
     "$CACHE/traces-512.grpc" "${GRPC[@]}"
 run "gRPC logs (1000 records)" 1000 grpc "$SVC.logs.v1.LogsService/Export" \
+    "$CACHE/logs-1000.grpc" "${GRPC[@]}"
+TLS=1
+run "TLS HTTP/protobuf traces (512)" 512 http /v1/traces "$CACHE/traces-512.pb" "${PB[@]}"
+run "TLS HTTP/protobuf+gzip traces(512)" 512 http /v1/traces "$CACHE/traces-512.pb.gz" \
+    "${PB[@]}" -H 'Content-Encoding: gzip'
+run "TLS HTTP/protobuf logs (1000)" 1000 http /v1/logs "$CACHE/logs-1000.pb" "${PB[@]}"
+run "TLS gRPC traces (512 spans)" 512 grpc "$SVC.trace.v1.TraceService/Export" \
+    "$CACHE/traces-512.grpc" "${GRPC[@]}"
+run "TLS gRPC logs (1000 records)" 1000 grpc "$SVC.logs.v1.LogsService/Export" \
     "$CACHE/logs-1000.grpc" "${GRPC[@]}"
