@@ -84,7 +84,8 @@ pt_open_batch_t *pt_batcher_get(pt_shard_t *s, const pt_group_t *g, uint32_t rou
             }
         }
     }
-    if (s->nopen + 1 > s->nbuckets && grow_buckets(s) != 0) {
+    /* Load factor 1; past it a failed growth only lengthens the chains. */
+    if (s->nopen + 1 > s->nbuckets && grow_buckets(s) != 0 && s->nbuckets == 0) {
         return NULL;
     }
     pt_open_batch_t *ob = s->spare;
@@ -156,6 +157,10 @@ void pt_batcher_retire(pt_shard_t *s, pt_open_batch_t *ob)
     }
     s->nopen--;
     s->open_bytes -= ob->b.bytes;
+    if (ob->urgent) {
+        ob->urgent = 0;
+        s->nurgent--;
+    }
     ob->b.ngroups = 0;
     ob->b.nevents = 0;
     ob->b.bytes = 0;
@@ -182,5 +187,6 @@ void pt_batcher_free(pt_shard_t *s)
     s->nbuckets = 0;
     s->oldest = s->newest = s->spare = NULL;
     s->nopen = 0;
+    s->nurgent = 0;
     s->open_bytes = 0;
 }

@@ -231,7 +231,8 @@ struct pt_group_s {
 };
 
 /* Someone waits for this group's ack (a client holding its answer until the data is durable):
- * its batch is sent as soon as the group is in it, without waiting for the batch timeout. */
+ * its batch is sent as soon as the shard's queue has no more groups for now, without waiting
+ * for the batch timeout. */
 #define PT_GROUP_F_FLUSH 1u
 
 /* OTLP signal of a group (pt_otlp_origin_t.signal). */

@@ -271,16 +271,33 @@ void pt_pipeline_process(pt_shard_t *s, pt_group_t *g)
     }
     pt_counter_add(agg->m.events_in, live);
     if (ob->b.nevents >= p->batch_max_events || ob->b.bytes >= p->batch_max_bytes ||
-        (g->flags & PT_GROUP_F_FLUSH)) {
+        ob->b.bytes >= p->batch_hard_max) {
         emit_batch(p, ob);
         pt_batcher_retire(s, ob);
+    } else if ((g->flags & PT_GROUP_F_FLUSH) && !ob->urgent) {
+        ob->urgent = 1; /* sent by pt_pipeline_flush_urgent */
+        s->nurgent++;
     }
     /* Many tag sets at once (many files, many SDK processes): the oldest batches go early
      * rather than let open batches hold more than their share of memory. */
-    while (s->oldest != NULL && (s->open_bytes > p->batch_open_cap || s->nopen > p->batch_open_max)) {
+    while (s->oldest != NULL &&
+           (s->open_bytes > p->batch_open_cap || s->nopen > p->batch_open_max)) {
         ob = s->oldest;
         emit_batch(p, ob);
         pt_batcher_retire(s, ob);
+    }
+}
+
+void pt_pipeline_flush_urgent(pt_shard_t *s)
+{
+    pt_open_batch_t *ob = s->oldest;
+    while (s->nurgent > 0 && ob != NULL) {
+        pt_open_batch_t *next = ob->next;
+        if (ob->urgent) {
+            emit_batch(s->p, ob);
+            pt_batcher_retire(s, ob);
+        }
+        ob = next;
     }
 }
 

@@ -14,6 +14,7 @@ typedef struct pt_open_batch_s {
     uint32_t capgroups;
     uint64_t opened_ns;
     uint64_t key;                  /* hash of the route and (GroupByTags) the tags */
+    int urgent;                    /* holds a PT_GROUP_F_FLUSH group */
     struct pt_open_batch_s *hnext; /* hash bucket chain */
     struct pt_open_batch_s *prev;  /* open list, oldest first (also the spare list) */
     struct pt_open_batch_s *next;
@@ -35,6 +36,7 @@ typedef struct pt_shard_s {
     pt_open_batch_t *newest;
     pt_open_batch_t *spare; /* emitted, kept for reuse */
     uint32_t nopen;
+    uint32_t nurgent;    /* open batches holding a PT_GROUP_F_FLUSH group */
     uint64_t open_bytes; /* input bytes held by the open batches */
 } pt_shard_t;
 
@@ -163,6 +165,9 @@ void pt_pipeline_ack_done(pt_pipeline_t *p);
 
 /* Processes one group on a worker (core/pipeline.c). Shard is held by the caller. */
 void pt_pipeline_process(pt_shard_t *s, pt_group_t *g);
+/* Emits the batches holding a PT_GROUP_F_FLUSH group: the worker calls it when the shard's
+ * queue has nothing more for now, so that groups arriving together still share a batch. */
+void pt_pipeline_flush_urgent(pt_shard_t *s);
 /* Emits open batches of the shard that are due (all when force). Returns the earliest pending
  * deadline (ns, monotonic) or UINT64_MAX. */
 uint64_t pt_pipeline_flush_due(pt_shard_t *s, uint64_t now, int force);

@@ -158,7 +158,8 @@ typedef struct pt_delivery_conf_s {
     {"Batch.MaxSizeBytes", PT_CFG_INT, "0", 0, 268435456, NULL, PT_CFG_BOUNDED,                 \
      offsetof(type, member.batch_max_bytes), NULL,                                              \
      "A batch never grows past this many input bytes: a group that would take it over starts "  \
-     "a new batch (one group larger than this is sent alone). 0: no cap"}
+     "a new batch (one group larger than this is sent alone). It counts input bytes (a request "  \
+     "may be larger after serialization) and applies to the whole pipeline. 0: no cap."}
 
 struct pt_plugin_s {
     const char *name;

@@ -117,11 +117,13 @@ static void *worker_main(void *arg)
         s->busy = 1;
         pt_pipeline_t *p = s->p;
         pt_group_t *g = NULL;
+        int drained = 0; /* g was the last queued group of the shard */
         if (s->head != NULL && !pt_pipeline_sender_full(p)) {
             g = s->head;
             s->head = g->next;
             if (s->head == NULL) {
                 s->tail = NULL;
+                drained = 1;
             }
             s->nqueued--;
             g->next = NULL;
@@ -135,6 +137,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&S.lock);
         if (g != NULL) {
             pt_pipeline_process(s, g);
+        }
+        if (drained) {
+            pt_pipeline_flush_urgent(s);
         }
         pt_pipeline_flush_due(s, pt_now_mono_ns(), 0);
         pthread_mutex_lock(&S.lock);

@@ -289,19 +289,31 @@ static void stream_set_result(gstream_t *st)
     }
 }
 
+/* 1 while a call of the connection still waits for the ingest path (the pipeline was full, or
+ * DurableAck waits for its acks): a stopping server keeps such a connection to answer it. */
+static int conn_waiting(const gconn_t *c)
+{
+    for (const gstream_t *st = c->streams; st != NULL; st = st->next) {
+        if (st->pending && !st->closed) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void on_call_finish(svc_call_t *call)
 {
     gstream_t *st = (gstream_t *)call;
     st->pending = 0;
     if (st->conn == NULL || st->closed) {
-        /* The client or its connection went away while the pipeline was full. */
+        /* The client or its connection went away while the call waited. */
         stream_unlink(st);
         stream_free(st);
         return;
     }
     stream_set_result(st);
     stream_respond(st);
-    conn_flush(st->conn);
+    conn_flush(st->conn); /* a stopping server closes the connection once this is written */
 }
 
 /* A complete request: checks, then the message to the ingest path. */
@@ -373,7 +385,8 @@ static void stream_request(gstream_t *st)
     if (svc_ingest(&st->call, p + GRPC_PREFIX, mlen,
                    p[0] == 1 ? (pt_encoding_t)st->enc : PT_ENC_IDENTITY,
                    c->srv->max_msg) == PT_DONE) {
-        return; /* answered by on_call_finish */
+        pt_buf_free(&st->body); /* read only during svc_ingest: not kept while the call waits */
+        return;                 /* answered by on_call_finish */
     }
     st->pending = 0;
     pt_buf_free(&st->body);
@@ -585,7 +598,7 @@ static void on_write(uv_write_t *w, int status)
     if (c->closing) {
         return;
     }
-    if (status < 0 || (c->srv->closing && c->writing == 0)) {
+    if (status < 0 || (c->srv->closing && c->writing == 0 && !conn_waiting(c))) {
         conn_close(c);
         return;
     }
@@ -959,15 +972,23 @@ void svc_grpc_stop(svc_t *s)
     pt_plugin_counter_free(srv->m_rejected);
     pt_plugin_counter_free(srv->m_tls_failed);
     srv->m_conns = srv->m_rejected = srv->m_tls_failed = NULL;
-    /* Calls were answered by fail_pending before this: say goodbye, stop reading, and close
-     * once the answers are written. */
+    /* Say goodbye, stop reading, and close once the answers are written. Calls waiting for the
+     * pipeline were refused by fail_pending before this; DurableAck calls still waiting for
+     * their acks keep their connection (a GOAWAY that lets their streams finish) until they are
+     * answered, at the latest when the receiver is destroyed. */
     for (gconn_t *c = srv->conns; c != NULL; c = c->next) {
         if (!c->closing) {
             uv_timer_stop(&c->timer);
             conn_update_reading(c);
-            nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
+            if (conn_waiting(c)) {
+                nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                                      nghttp2_session_get_last_proc_stream_id(c->h2),
+                                      NGHTTP2_NO_ERROR, NULL, 0);
+            } else {
+                nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
+            }
             conn_flush(c);
-            if (!c->closing && c->writing == 0) {
+            if (!c->closing && c->writing == 0 && !conn_waiting(c)) {
                 conn_close(c);
             }
         }

@@ -446,10 +446,11 @@ static void wait_free(svc_t *s, svc_wait_t *w)
     pt_free(w);
 }
 
-/* DurableAck: every group of the call is acknowledged; answer now. */
-static void wait_answer(svc_t *s, svc_wait_t *w)
+/* DurableAck: every group of the call is acknowledged: its answer (for the caller to send). */
+static void wait_result(svc_t *s, svc_wait_t *w)
 {
     svc_call_t *c = w->call;
+    c->wait = NULL;
     if (w->status != 0) {
         /* A flusher dropped part of it: the client must send it again (duplicates, not loss). */
         c->result = SVC_UNAVAILABLE;
@@ -457,9 +458,7 @@ static void wait_answer(svc_t *s, svc_wait_t *w)
                  pt_strerror(w->status));
         pt_counter_inc(s->m_refused);
     }
-    c->wait = NULL;
     wait_free(s, w);
-    c->finish(c);
 }
 
 static void on_ack(pt_ack_t *ack, int status)
@@ -479,7 +478,9 @@ static void on_ack(pt_ack_t *ack, int status)
     if (w->call == NULL) {
         wait_free(s, w); /* answered already */
     } else if (w->armed) {
-        wait_answer(s, w);
+        svc_call_t *c = w->call;
+        wait_result(s, w);
+        c->finish(c);
     }
 }
 
@@ -492,8 +493,7 @@ static int wait_arm(svc_call_t *c)
         return 0;
     }
     if (w->left == 0) {
-        c->wait = NULL;
-        wait_free(c->s, w);
+        wait_result(c->s, w);
         return 0;
     }
     w->armed = 1;

@@ -3,8 +3,9 @@
 # flusher_http (jsonline, tags as "__tag__:<key>") to a local sink that keeps every request
 # body; each request must hold lines of one file only, and every line arrives once. With
 # GroupByTags: false, batches mix files (the same run shows mixed requests). With more sources
-# than a shard keeps open batches (1,500 files, one line each), the oldest batches go early and
-# nothing is lost.
+# than a shard keeps open batches (1,500 files, one line each, a 30 s batch timeout), the oldest
+# batches go early (all but the last 256 arrive long before the timeout) and nothing is lost.
+# One processor thread: every file shares the one shard, whatever the machine's core count.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -32,7 +33,8 @@ flushers:
     RemoteURL: http://127.0.0.1:$port/ingest
     Convert: {Protocol: jsonline}
 YAML
-    printf 'admin: {enable: false}\nshutdown_timeout_ms: 3000\n' > "$d/agent.yaml"
+    printf 'admin: {enable: false}\nshutdown_timeout_ms: 3000\nprocessor_threads: 1\n' \
+        > "$d/agent.yaml"
     start_bg "$d/petrel.log" "$PETREL" run --agent-config "$d/agent.yaml" --config "$d/p.yaml" \
         --data-dir "$d/data"
     local pid=$BG_PID
@@ -54,7 +56,8 @@ for i in range(int(sys.argv[2])):
         f.write(json.dumps({"seq": i, "src": "f%d" % i}) + "\n")
 PY
     fi
-    wait_until 20 lines_ge "$d/out.jsonl" $((nfiles * per)) || true
+    wait_until "${WAIT:-20}" lines_ge "$d/out.jsonl" $((nfiles * per)) || true
+    BEFORE_STOP=$(cat "$d/out.jsonl" 2>/dev/null | wc -l)
     stop_pid "$pid" TERM 5
     check_eq "$name: SIGTERM exits 0" 0 "$STOP_RC"
     kill "$SINK" 2>/dev/null || true
@@ -90,8 +93,12 @@ run_case mixed "aggregators:
 read -r n single most <<<"$STATS"
 check_ge "GroupByTags false: a request mixes files" 2 "$most"
 
-run_case many "" 1500 1 0
+WAIT=5 run_case many "aggregators:
+  - Type: aggregator_default
+    TimeoutMs: 30000" 1500 1 0
 read -r n single most <<<"$STATS"
+check_ge "1,500 sources, 30 s timeout: the oldest batches beyond 256 open ones went at once" \
+    1244 "$BEFORE_STOP"
 check_eq "1,500 sources: every request carries one file's lines" "$n" "$single"
 check_eq "1,500 sources: one request per file" 1500 "$n"
 finish

@@ -11,6 +11,11 @@
 #       the SDK's logs request arrives.
 #   (d) SIGTERM while a durable call waits on a hanging sink: petrel spools, answers 200 and
 #       exits 0 within the grace period; the next start delivers the records.
+#   (e) the same over gRPC: the stopping server lets the waiting stream finish (GOAWAY, then
+#       grpc-status 0) before it closes the connection.
+#   (f) load: 10 clients x 2 requests of 20 resources x 30 records into a 64 KiB process queue
+#       (calls wait for room, others get 503) with the sink hanging; kill -9 once every client
+#       has its answer; after a restart, every record of every request answered 200 arrives.
 set -euo pipefail
 PT_NAME=test_otlp_durable
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -48,7 +53,8 @@ flushers:
     Spool: {Mode: $3}
     Retry: {InitialDelayMs: 200, MaxDelayMs: 500}
 YAML
-    printf 'admin: {enable: false}\nshutdown_timeout_ms: 800\n' > "$T/$1/agent.yaml"
+    printf 'admin: {enable: false}\nshutdown_timeout_ms: 800\n%s' "${AGENT_EXTRA:-}" \
+        > "$T/$1/agent.yaml"
 }
 
 run_petrel() {
@@ -154,4 +160,80 @@ run_petrel dur
 wait_until 10 test "$(at_sink marker-d)" -ge 1 || true
 check_ge "(d) the next start delivers the spooled record" 1 "$(at_sink marker-d)"
 stop_pid "$PID" TERM 5
+
+# ---------------------------------------------------------------- (e) SIGTERM, gRPC
+echo hang > "$T/sink/mode"
+rm -rf "$T/dur/data"
+run_petrel dur
+: > "$T/sink/out.jsonl"
+(nghttp -v -t 10 -H ':method: POST' -H 'content-type: application/grpc' -H 'te: trailers' \
+    -d "$FX/grpc/logs.grpc" "http://127.0.0.1:$GP$path" 2>&1 | tr -d '\0' |
+    sed -n 's/.*recv (stream_id=[0-9]*) grpc-status: \(.*\)$/\1/p' > "$T/e.out") &
+POSTER=$!
+sleep 0.5
+stop_pid "$PID" TERM 5
+wait "$POSTER" || true
+check_eq "(e) gRPC, SIGTERM: exit 0" 0 "$STOP_RC"
+check_eq "(e) gRPC, SIGTERM: the waiting stream gets grpc-status 0 once spooled" 0 \
+    "$(cat "$T/e.out")"
+echo ok > "$T/sink/mode"
+run_petrel dur
+wait_until 10 test "$(wc -l < "$T/sink/out.jsonl")" -ge "$want" || true
+check_eq "(e) the next start delivers all $want records" "$want" "$(wc -l < "$T/sink/out.jsonl")"
+stop_pid "$PID" TERM 5
+
+# ---------------------------------------------------------------- (f) load, kill -9
+echo hang > "$T/sink/mode"
+AGENT_EXTRA=$'queue_high_bytes: 65536\nprocessor_threads: 1\n' config load true on_failure
+sed -i 's/Timeout: 2s/Timeout: 1s/' "$T/load/p.yaml"
+run_petrel load
+: > "$T/sink/out.jsonl"
+mkdir -p "$T/f"
+python3 - "$T/f" <<'PY'
+import json, os, sys
+for c in range(10):
+    for k in range(2):
+        rl = [{"resource": {"attributes": [{"key": "service.name",
+                                            "value": {"stringValue": "svc%d" % r}}]},
+               "scopeLogs": [{"logRecords": [
+                   {"timeUnixNano": "1700000000000000000",
+                    "body": {"stringValue": "f-c%d-k%d-r%d-i%d %s" % (c, k, r, i, "x" * 150)}}
+                   for i in range(30)]}]} for r in range(20)]
+        with open(os.path.join(sys.argv[1], "c%d-k%d.json" % (c, k)), "w") as f:
+            json.dump({"resourceLogs": rl}, f)
+PY
+CLIENTS=()
+for c in $(seq 0 9); do
+    (for k in 0 1; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+            -H 'Content-Type: application/json' --data-binary @"$T/f/c$c-k$k.json" \
+            "http://127.0.0.1:$HP/v1/logs")
+        echo "c$c-k$k $code"
+    done > "$T/f/codes.$c") &
+    CLIENTS+=($!)
+done
+wait "${CLIENTS[@]}"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+cat "$T/f"/codes.* > "$T/f/codes"
+n200=$(awk '$2 == 200' "$T/f/codes" | wc -l)
+nother=$(awk '$2 != 200 && $2 != 503' "$T/f/codes" | wc -l)
+echo "# (f) answers: $(awk '{print $2}' "$T/f/codes" | sort | uniq -c | tr '\n' ' ')"
+check_ge "(f) some requests answered 200 under load" 1 "$n200"
+check_eq "(f) every request answered 200 or 503 (none hung or failed)" 0 "$nother"
+echo ok > "$T/sink/mode"
+run_petrel load
+wait_until 20 test "$(wc -l < "$T/sink/out.jsonl")" -ge $((n200 * 600)) || true
+stop_pid "$PID" TERM 5
+missing=$(python3 - "$T/f/codes" "$T/sink/out.jsonl" <<'PY'
+import re, sys
+want = [l.split()[0] for l in open(sys.argv[1]) if l.split()[1] == "200"]
+seen = {}
+for m in re.finditer(rb"f-(c\d+-k\d+)-r\d+-i\d+", open(sys.argv[2], "rb").read()):
+    seen.setdefault(m.group(1).decode(), set()).add(m.group(0))
+print(sum(600 - len(seen.get(w, ())) for w in want))
+PY
+)
+check_eq "(f) killed -9 after the answers: no record of a request answered 200 is missing" 0 \
+    "$missing"
 finish
