@@ -1,20 +1,13 @@
 /* OTLP/gRPC front end: HTTP/2 with nghttp2 on a libuv TCP server, cleartext (prior knowledge, as
- * every OTLP gRPC exporter speaks it without TLS) or over TLS (core/tls.c, ALPN h2 required). Each
- * stream is one unary Export call: its length-prefixed message (gzip or deflate by grpc-encoding)
- * goes to the shared ingest path, and the answer is HEADERS, DATA (the Export*ServiceResponse) and
- * trailers with grpc-status; errors are trailers-only with the status codes of the OTLP spec
- * (RESOURCE_EXHAUSTED oversize, UNAVAILABLE + RetryInfo when full, INVALID_ARGUMENT malformed,
- * UNAUTHENTICATED, UNIMPLEMENTED). nghttp2 does the flow control: windows are opened as the data is
- * taken, so messages larger than the 64 KiB initial window flow at the window we advertise. */
+ * every OTLP gRPC exporter speaks it without TLS) or over TLS (core/tls.c, ALPN h2 required).
+ * This file holds the server and its connections: accepting, reading into the nghttp2 session,
+ * writing what it sends, TLS, timeouts and shutdown; grpc_stream.c turns streams into calls. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-
-#include <nghttp2/nghttp2.h>
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "service_otlp_internal.h"
+#include "grpc_internal.h"
 
 /* Per-stream and per-connection receive windows we advertise: large enough that a 512-span
  * export (a few hundred KiB) is one round trip, small enough to bound what a client can make
@@ -27,70 +20,6 @@
 #define IDLE_MS (300u * 1000u)
 /* Failed TLS handshakes are logged at most once per this interval, with a count of the rest. */
 #define TLS_LOG_INTERVAL_NS 1000000000ull
-#define GRPC_PREFIX 5
-
-typedef struct gconn_s gconn_t;
-typedef struct gserver_s gserver_t;
-
-typedef struct gstream_s {
-    svc_call_t call; /* first: finish() gets &call */
-    gconn_t *conn;   /* NULL once the connection is gone */
-    int32_t id;
-    int signal;      /* 0: unknown path */
-    int path_seen;   /* :path received */
-    int method_post; /* :method POST */
-    int ct_grpc;     /* content-type application/grpc[+proto] */
-    int ct_seen;
-    int enc; /* grpc-encoding; -1 unsupported */
-    int auth_ok;
-    int oversize;  /* the message grew past the cap: discarded */
-    int pending;   /* svc_ingest is not done with it */
-    int closed;    /* nghttp2 closed the stream */
-    pt_buf_t body; /* the request's DATA */
-    pt_buf_t resp; /* the response DATA being sent */
-    size_t resp_off;
-    int status;        /* grpc-status for the trailers */
-    char message[256]; /* grpc-message */
-    char details[512]; /* grpc-status-details-bin (base64), "" for none */
-    struct gstream_s *next;
-    struct gstream_s *prev;
-} gstream_t;
-
-struct gconn_s {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    gserver_t *srv;
-    nghttp2_session *h2;
-    gstream_t *streams;
-    gconn_t *next;
-    gconn_t *prev;
-    size_t writing; /* bytes handed to uv_write and not yet written */
-    uint64_t last_rx_ns;
-    int handles;
-    int closing;
-    int reading;
-    int h2_error;  /* nghttp2's error from TLS plaintext, 0 for none */
-    int tls_dead;  /* TLS failed: send its alert, then close */
-    pt_tls_t *tls; /* NULL: cleartext */
-    uint64_t source;
-    char peer[64];
-};
-
-struct gserver_s {
-    svc_t *s;
-    uv_tcp_t listener;
-    gconn_t *conns;
-    uint32_t nconns;
-    int closing;
-    int listener_open;
-    nghttp2_session_callbacks *cbs;
-    size_t max_msg;
-    pt_counter_t *m_conns;
-    pt_counter_t *m_rejected;
-    pt_counter_t *m_tls_failed;
-    uint64_t tls_log_ns;     /* when a failed handshake was last logged */
-    uint32_t tls_suppressed; /* failures not logged since */
-};
 
 typedef struct {
     uv_write_t w;
@@ -100,194 +29,8 @@ typedef struct {
 } gwrite_t;
 
 static void conn_close(gconn_t *c);
-static void conn_flush(gconn_t *c);
-static void stream_respond(gstream_t *st);
 
-/* ===================================================================== helpers =========== */
-
-static const char *const export_paths[] = {
-    NULL,
-    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-};
-
-static int name_is(const uint8_t *n, size_t len, const char *want)
-{
-    return len == strlen(want) && memcmp(n, want, len) == 0;
-}
-
-/* grpc-message is percent-encoded outside printable ASCII (and '%' itself). */
-static void percent_encode(const char *in, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && k + 4 < cap; p++) {
-        if (*p >= 0x20 && *p <= 0x7e && *p != '%') {
-            out[k++] = (char)*p;
-        } else {
-            out[k++] = '%';
-            out[k++] = hex[*p >> 4];
-            out[k++] = hex[*p & 15];
-        }
-    }
-    out[k] = '\0';
-}
-
-/* Sets the stream's final status; for UNAVAILABLE, a google.rpc.Status with RetryInfo goes in
- * grpc-status-details-bin so clients wait the delay we ask for. */
-static void set_status(gstream_t *st, int code, const char *msg, uint32_t retry_ms)
-{
-    st->status = code;
-    percent_encode(msg != NULL ? msg : "", st->message, sizeof(st->message));
-    st->details[0] = '\0';
-    if (retry_ms > 0) {
-        pt_buf_t b;
-        pt_buf_init(&b);
-        if (pt_otlp_encode_status(0, code, msg, retry_ms, &b) == 0 &&
-            (b.len + 2) / 3 * 4 < sizeof(st->details)) {
-            /* gRPC writes "-bin" metadata as unpadded base64. */
-            st->details[pt_otlp_b64_encode((const uint8_t *)b.data, b.len, st->details, 0)] = '\0';
-        }
-        pt_buf_free(&b);
-    }
-}
-
-/* ===================================================================== streams =========== */
-
-static void stream_free(gstream_t *st)
-{
-    pt_buf_free(&st->body);
-    pt_buf_free(&st->resp);
-    pt_free(st);
-}
-
-static void stream_unlink(gstream_t *st)
-{
-    gconn_t *c = st->conn;
-    if (c == NULL) {
-        return;
-    }
-    if (st->prev != NULL) {
-        st->prev->next = st->next;
-    } else {
-        c->streams = st->next;
-    }
-    if (st->next != NULL) {
-        st->next->prev = st->prev;
-    }
-    st->next = st->prev = NULL;
-}
-
-static ssize_t on_resp_read(nghttp2_session *h2, int32_t id, uint8_t *buf, size_t len,
-                            uint32_t *flags, nghttp2_data_source *src, void *ud)
-{
-    gstream_t *st = src->ptr;
-    size_t n = PT_MIN(len, st->resp.len - st->resp_off);
-    char status[16];
-
-    PT_UNUSED(ud);
-    memcpy(buf, st->resp.data + st->resp_off, n);
-    st->resp_off += n;
-    if (st->resp_off == st->resp.len) {
-        nghttp2_nv tr[2];
-        size_t ntr = 1;
-        snprintf(status, sizeof(status), "%d", st->status);
-        tr[0] = (nghttp2_nv){(uint8_t *)"grpc-status", (uint8_t *)status, 11, strlen(status),
-                             NGHTTP2_NV_FLAG_NONE};
-        if (st->message[0] != '\0') {
-            tr[1] = (nghttp2_nv){(uint8_t *)"grpc-message", (uint8_t *)st->message, 12,
-                                 strlen(st->message), NGHTTP2_NV_FLAG_NONE};
-            ntr = 2;
-        }
-        *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        if (nghttp2_submit_trailer(h2, id, tr, ntr) != 0) {
-            *flags &= ~(uint32_t)NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        }
-    }
-    return (ssize_t)n;
-}
-
-#define NV(n, v)                                                                                   \
-    (nghttp2_nv)                                                                                   \
-    {                                                                                              \
-        (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE                 \
-    }
-
-/* Sends the answer of a finished call: a response message with trailers, or trailers only. */
-static void stream_respond(gstream_t *st)
-{
-    gconn_t *c = st->conn;
-    nghttp2_nv nv[6];
-    size_t n = 0;
-    char status[16];
-    int rc;
-
-    nv[n++] = NV(":status", "200");
-    nv[n++] = NV("content-type", "application/grpc");
-    nv[n++] = NV("grpc-accept-encoding", "identity,gzip,deflate");
-    if (st->status == PT_GRPC_OK) {
-        nghttp2_data_provider prd;
-        prd.source.ptr = st;
-        prd.read_callback = on_resp_read;
-        rc = nghttp2_submit_response(c->h2, st->id, nv, n, &prd);
-    } else {
-        snprintf(status, sizeof(status), "%d", st->status);
-        nv[n++] = NV("grpc-status", status);
-        if (st->message[0] != '\0') {
-            nv[n++] = NV("grpc-message", st->message);
-        }
-        if (st->details[0] != '\0') {
-            nv[n++] = NV("grpc-status-details-bin", st->details);
-        }
-        rc = nghttp2_submit_response(c->h2, st->id, nv, n, NULL);
-    }
-    if (rc != 0) {
-        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-    }
-}
-
-/* The call's result as gRPC: status, message, and the response message for OK. */
-static void stream_set_result(gstream_t *st)
-{
-    svc_call_t *c = &st->call;
-    svc_t *s = c->s;
-    switch (c->result) {
-    case SVC_OK: {
-        uint8_t hdr[GRPC_PREFIX] = {0};
-        pt_buf_t msg;
-        pt_buf_init(&msg);
-        if (pt_otlp_encode_response(c->signal, 0, c->rejected, c->msg, &msg) != 0 ||
-            pt_buf_append(&st->resp, hdr, sizeof(hdr)) != 0 ||
-            pt_buf_append(&st->resp, msg.data, msg.len) != 0) {
-            set_status(st, PT_GRPC_INTERNAL, "out of memory", 0);
-        } else {
-            uint32_t n = (uint32_t)msg.len;
-            st->resp.data[1] = (char)(n >> 24);
-            st->resp.data[2] = (char)(n >> 16);
-            st->resp.data[3] = (char)(n >> 8);
-            st->resp.data[4] = (char)n;
-            st->status = PT_GRPC_OK;
-        }
-        pt_buf_free(&msg);
-        break;
-    }
-    case SVC_BAD_REQUEST:
-    case SVC_UNSUPPORTED:
-        PT_LOG(PT_LOG_DEBUG, s->id, "bad gRPC request from %s: %s", st->conn->peer, c->msg);
-        set_status(st, PT_GRPC_INVALID_ARGUMENT, c->msg, 0);
-        break;
-    case SVC_TOO_LARGE:
-        set_status(st, PT_GRPC_RESOURCE_EXHAUSTED, c->msg, 0);
-        break;
-    case SVC_UNAVAILABLE:
-        set_status(st, PT_GRPC_UNAVAILABLE, c->msg, (uint32_t)s->c->retry_after_s * 1000);
-        break;
-    default:
-        set_status(st, PT_GRPC_INTERNAL, c->msg, 0);
-        break;
-    }
-}
+/* ================================================================= connections =========== */
 
 /* 1 while a call of the connection still waits for the ingest path (the pipeline was full, or
  * DurableAck waits for its acks): a stopping server keeps such a connection to answer it. */
@@ -300,218 +43,6 @@ static int conn_waiting(const gconn_t *c)
     }
     return 0;
 }
-
-static void on_call_finish(svc_call_t *call)
-{
-    gstream_t *st = (gstream_t *)call;
-    st->pending = 0;
-    if (st->conn == NULL || st->closed) {
-        /* The client or its connection went away while the call waited. */
-        stream_unlink(st);
-        stream_free(st);
-        return;
-    }
-    stream_set_result(st);
-    stream_respond(st);
-    conn_flush(st->conn); /* a stopping server closes the connection once this is written */
-}
-
-/* A complete request: checks, then the message to the ingest path. */
-static void stream_request(gstream_t *st)
-{
-    gconn_t *c = st->conn;
-    svc_t *s = c->srv->s;
-    const uint8_t *p = (const uint8_t *)st->body.data;
-    size_t len = st->body.len;
-    uint32_t mlen;
-
-    if (!st->method_post || !st->ct_grpc) {
-        /* Not gRPC: the gRPC over HTTP/2 spec answers such requests with HTTP 415. */
-        nghttp2_nv nv[2] = {NV(":status", st->method_post ? "415" : "405"),
-                            NV("content-type", "text/plain")};
-        nghttp2_submit_response(c->h2, st->id, nv, 2, NULL);
-        return;
-    }
-    if (!st->auth_ok) {
-        PT_LOG(PT_LOG_DEBUG, s->id, "unauthenticated gRPC request from %s", c->peer);
-        pt_counter_inc(s->m_bad);
-        set_status(st, PT_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", 0);
-        stream_respond(st);
-        return;
-    }
-    if (st->signal == 0) {
-        set_status(st, PT_GRPC_UNIMPLEMENTED,
-                   "unknown method: OTLP/gRPC serves the Export methods of TraceService, "
-                   "MetricsService and LogsService",
-                   0);
-        stream_respond(st);
-        return;
-    }
-    if (st->enc < 0) {
-        set_status(st, PT_GRPC_UNIMPLEMENTED, "unsupported grpc-encoding: use gzip or identity", 0);
-        stream_respond(st);
-        return;
-    }
-    if (st->oversize) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the message is larger than the limit of %zu bytes",
-                 c->srv->max_msg);
-        pt_counter_inc(s->m_bad);
-        set_status(st, PT_GRPC_RESOURCE_EXHAUSTED, msg, 0);
-        stream_respond(st);
-        return;
-    }
-    if (len < GRPC_PREFIX ||
-        (mlen = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4],
-         (size_t)mlen != len - GRPC_PREFIX) ||
-        p[0] > 1 || (p[0] == 1 && st->enc == PT_ENC_IDENTITY)) {
-        pt_counter_inc(s->m_bad);
-        set_status(st, PT_GRPC_INVALID_ARGUMENT,
-                   len < GRPC_PREFIX ? "truncated gRPC message"
-                   : p[0] > 1        ? "invalid gRPC compressed flag"
-                   : p[0] == 1       ? "compressed gRPC message without grpc-encoding"
-                                     : "the gRPC length prefix does not match the data",
-                   0);
-        stream_respond(st);
-        return;
-    }
-    st->call.s = s;
-    st->call.signal = st->signal;
-    st->call.json = 0;
-    st->call.source = c->source;
-    st->call.finish = on_call_finish;
-    st->call.transport = st;
-    st->pending = 1;
-    if (svc_ingest(&st->call, p + GRPC_PREFIX, mlen,
-                   p[0] == 1 ? (pt_encoding_t)st->enc : PT_ENC_IDENTITY,
-                   c->srv->max_msg) == PT_DONE) {
-        pt_buf_free(&st->body); /* read only during svc_ingest: not kept while the call waits */
-        return;                 /* answered by on_call_finish */
-    }
-    st->pending = 0;
-    pt_buf_free(&st->body);
-    stream_set_result(st);
-    stream_respond(st);
-}
-
-/* ===================================================================== nghttp2 =========== */
-
-static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
-{
-    gconn_t *c = ud;
-    gstream_t *st;
-
-    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) {
-        return 0;
-    }
-    st = pt_calloc(1, sizeof(*st));
-    if (st == NULL) {
-        nghttp2_submit_rst_stream(h2, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
-        return 0;
-    }
-    st->conn = c;
-    st->id = f->hd.stream_id;
-    st->auth_ok = svc_auth_ok(c->srv->s, PT_STR_NULL);
-    pt_buf_init(&st->body);
-    pt_buf_init(&st->resp);
-    st->next = c->streams;
-    if (c->streams != NULL) {
-        c->streams->prev = st;
-    }
-    c->streams = st;
-    nghttp2_session_set_stream_user_data(h2, st->id, st);
-    return 0;
-}
-
-static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
-{
-    gstream_t *st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
-    pt_str_t v = pt_str((const char *)value, valuelen);
-
-    PT_UNUSED(flags);
-    PT_UNUSED(ud);
-    if (st == NULL || f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) {
-        return 0;
-    }
-    if (name_is(name, namelen, ":path")) {
-        st->path_seen = 1;
-        for (int sig = 1; sig <= 3; sig++) {
-            if (pt_str_eq_c(v, export_paths[sig])) {
-                st->signal = sig;
-            }
-        }
-    } else if (name_is(name, namelen, ":method")) {
-        st->method_post = pt_str_eq_c(v, "POST");
-    } else if (name_is(name, namelen, "content-type")) {
-        st->ct_seen = 1;
-        st->ct_grpc = valuelen >= 16 &&
-                      strncasecmp((const char *)value, "application/grpc", 16) == 0 &&
-                      (valuelen == 16 || value[16] == '+' || value[16] == ';');
-    } else if (name_is(name, namelen, "grpc-encoding")) {
-        int enc = pt_otlp_encoding_parse(v);
-        st->enc = enc == PT_ENC_ZSTD ? -1 : enc; /* gRPC names zstd nowhere; refuse it */
-    } else if (name_is(name, namelen, "authorization")) {
-        st->auth_ok = svc_auth_ok(st->conn->srv->s, v);
-    }
-    return 0;
-}
-
-static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t id, const uint8_t *data,
-                         size_t len, void *ud)
-{
-    gstream_t *st = nghttp2_session_get_stream_user_data(h2, id);
-    gconn_t *c = ud;
-
-    PT_UNUSED(flags);
-    if (st == NULL || st->oversize) {
-        return 0;
-    }
-    /* The cap applies to the message (plus its prefix); past it the rest is only counted. */
-    if (st->body.len + len > c->srv->max_msg + GRPC_PREFIX) {
-        st->oversize = 1;
-        pt_buf_free(&st->body);
-        return 0;
-    }
-    if (pt_buf_append(&st->body, data, len) != 0) {
-        st->oversize = 1; /* out of memory: refused like an oversize message */
-        pt_buf_free(&st->body);
-    }
-    return 0;
-}
-
-static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
-{
-    PT_UNUSED(ud);
-    if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) &&
-        (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-        gstream_t *st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
-        if (st != NULL && !st->pending && st->status == 0 && st->resp.len == 0) {
-            stream_request(st);
-        }
-    }
-    return 0;
-}
-
-static int on_stream_close(nghttp2_session *h2, int32_t id, uint32_t code, void *ud)
-{
-    gstream_t *st = nghttp2_session_get_stream_user_data(h2, id);
-    PT_UNUSED(code);
-    PT_UNUSED(ud);
-    if (st == NULL) {
-        return 0;
-    }
-    nghttp2_session_set_stream_user_data(h2, id, NULL);
-    if (st->pending) {
-        st->closed = 1; /* freed when the call finishes */
-        return 0;
-    }
-    stream_unlink(st);
-    stream_free(st);
-    return 0;
-}
-
-/* ================================================================= connections =========== */
 
 static void on_conn_closed(uv_handle_t *h)
 {
@@ -551,7 +82,7 @@ static void conn_close(gconn_t *c)
         if (st->pending) {
             st->conn = NULL;
         } else {
-            stream_free(st);
+            svc_grpc_stream_free(st);
         }
         st = next;
     }
@@ -603,12 +134,12 @@ static void on_write(uv_write_t *w, int status)
         return;
     }
     conn_update_reading(c);
-    conn_flush(c);
+    svc_grpc_conn_flush(c);
 }
 
 /* Writes whatever nghttp2 (and TLS) has to send, in one write; closes when neither side has
  * more, or once a failed TLS connection's alert is written. */
-static void conn_flush(gconn_t *c)
+void svc_grpc_conn_flush(gconn_t *c)
 {
     pt_buf_t out;
     const uint8_t *data;
@@ -720,13 +251,13 @@ static void conn_on_tls_read(gconn_t *c, const uv_buf_t *buf, size_t n)
         return;
     }
     if (rc == 0) {
-        conn_flush(c);
+        svc_grpc_conn_flush(c);
         return;
     }
     if (c->h2_error != 0) {
         PT_LOG(PT_LOG_DEBUG, c->srv->s->id, "gRPC connection from %s: %s", c->peer,
                nghttp2_strerror(c->h2_error));
-        conn_flush(c);
+        svc_grpc_conn_flush(c);
         if (!c->closing) {
             conn_close(c);
         }
@@ -744,7 +275,7 @@ static void conn_on_tls_read(gconn_t *c, const uv_buf_t *buf, size_t n)
     }
     c->tls_dead = 1;
     conn_update_reading(c);
-    conn_flush(c);
+    svc_grpc_conn_flush(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -768,13 +299,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
                nghttp2_strerror((int)used));
         /* nghttp2 has queued a GOAWAY for protocol errors: send it, then the connection ends
          * once nothing is left to write. */
-        conn_flush(c);
+        svc_grpc_conn_flush(c);
         if (!c->closing) {
             conn_close(c);
         }
         return;
     }
-    conn_flush(c);
+    svc_grpc_conn_flush(c);
 }
 
 /* Idle connections and clients that stall half-way through a request are closed. */
@@ -800,7 +331,7 @@ static void on_timer(uv_timer_t *t)
         PT_LOG(PT_LOG_DEBUG, s->id, "gRPC connection from %s: %s, closing", c->peer,
                incomplete ? "request stalled" : "idle");
         nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
-        conn_flush(c);
+        svc_grpc_conn_flush(c);
         if (!c->closing) {
             conn_close(c);
         }
@@ -880,7 +411,7 @@ static void on_connection(uv_stream_t *l, int status)
     c->last_rx_ns = pt_now_mono_ns();
     uv_timer_start(&c->timer, on_timer, 1000, 1000);
     conn_update_reading(c);
-    conn_flush(c);
+    svc_grpc_conn_flush(c);
 }
 
 /* ==================================================================== server ============= */
@@ -925,15 +456,10 @@ int svc_grpc_start(svc_t *s)
     }
     srv->s = s;
     srv->max_msg = (size_t)pc->max_msg_mib << 20;
-    if (nghttp2_session_callbacks_new(&srv->cbs) != 0) {
+    if (svc_grpc_callbacks_new(&srv->cbs) != 0) {
         pt_free(srv);
         return -ENOMEM;
     }
-    nghttp2_session_callbacks_set_on_begin_headers_callback(srv->cbs, on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(srv->cbs, on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(srv->cbs, on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(srv->cbs, on_frame_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(srv->cbs, on_stream_close);
     srv->m_conns = pt_plugin_counter(s->inst, "petrel_otlp_grpc_connections_total",
                                      "gRPC connections accepted");
     srv->m_rejected = pt_plugin_counter(s->inst, "petrel_otlp_grpc_connections_rejected_total",
@@ -987,7 +513,7 @@ void svc_grpc_stop(svc_t *s)
             } else {
                 nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
             }
-            conn_flush(c);
+            svc_grpc_conn_flush(c);
             if (!c->closing && c->writing == 0 && !conn_waiting(c)) {
                 conn_close(c);
             }
