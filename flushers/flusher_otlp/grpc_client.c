@@ -921,9 +921,21 @@ static void conn_recv(conn_t *c, const uint8_t *data, size_t len)
         char why[96];
         snprintf(why, sizeof(why), "HTTP/2 error: %s (is it a gRPC endpoint?)",
                  nghttp2_strerror((int)used));
-        conn_flush(c); /* the GOAWAY nghttp2 queued, if the socket takes it */
         conn_fail(c, why);
     }
+}
+
+/* A failed handshake leaves an alert (e.g. unknown CA) that tells the server why: sent as is,
+ * best effort, before the connection is closed. */
+static void tls_send_alert(conn_t *c)
+{
+    pt_buf_t out;
+    pt_buf_init(&out);
+    if (pt_tls_out_take(c->tls, &out) == 0 && out.len > 0) {
+        uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+    pt_buf_free(&out);
 }
 
 static int on_tls_plain(void *ud, const char *data, size_t len)
@@ -953,7 +965,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
         if (rc == -EPROTO) {
             snprintf(why, sizeof(why), "TLS: %s", pt_tls_error_text(c->tls));
-            conn_flush(c); /* the alert, if any */
+            tls_send_alert(c);
             conn_fail(c, why);
         } else if (rc == -EPIPE) {
             conn_fail(c, "the server closed the connection (close_notify)");
