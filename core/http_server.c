@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "tcp_listen.h"
 
 #define DEFAULT_MAX_BODY (32u * 1024 * 1024)
 #define DEFAULT_MAX_HEADER (16u * 1024)
@@ -71,47 +72,6 @@ static int apply_opts(pt_http_server_t *srv, const pt_http_server_opts_t *in)
     o->name = srv->name;
     o->host = NULL;
     return 0;
-}
-
-static int parse_addr(const char *host, int port, struct sockaddr_storage *ss)
-{
-    char buf[64];
-    size_t n = strlen(host);
-
-    /* Accept the bracketed form too, as in URLs and "[::1]:4318" configs. */
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        if (n - 2 >= sizeof(buf)) {
-            return -EINVAL;
-        }
-        memcpy(buf, host + 1, n - 2);
-        buf[n - 2] = '\0';
-        host = buf;
-    }
-    memset(ss, 0, sizeof(*ss));
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) {
-        return 0;
-    }
-    if (strchr(host, ':') != NULL && uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) {
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char ip[INET6_ADDRSTRLEN] = "";
-
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        uv_ip4_name(in, ip, sizeof(ip));
-        snprintf(out, len, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        uv_ip6_name(in6, ip, sizeof(ip));
-        snprintf(out, len, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
-    } else {
-        snprintf(out, len, "unknown");
-    }
 }
 
 static void metrics_unregister(pt_http_server_t *srv)
@@ -251,13 +211,10 @@ static void server_reject(pt_http_server_t *srv)
         srv->spare_busy = 1;
         done = on_spare_closed;
     }
-    uv_tcp_init(srv->loop, t);
-    t->data = srv;
-    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)t) == 0) {
+    if (pt_tcp_reject((uv_stream_t *)&srv->listener, t, srv, done) == 0) {
         pt_http__count(srv->m_rejected);
     }
     srv->n_rejects++;
-    uv_close((uv_handle_t *)t, done);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -310,7 +267,7 @@ static void on_connection(uv_stream_t *listener, int status)
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &namelen) != 0) {
         c->peer.ss_family = AF_UNSPEC;
     }
-    format_addr(&c->peer, c->peer_str, sizeof(c->peer_str));
+    pt_tcp_addr_format(&c->peer, c->peer_str, sizeof(c->peer_str));
     pt_http__parser_init(c);
     c->state = ST_IDLE;
     c->first = 1;
@@ -347,8 +304,9 @@ int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts, pt
     if (srv->o.tls != NULL) {
         pt_tls_ctx_ref(srv->o.tls);
     }
-    if (rc != 0 || (rc = parse_addr(opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1",
-                                    srv->o.port, &ss)) != 0) {
+    if (rc != 0 ||
+        (rc = pt_tcp_addr_parse(opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1",
+                                srv->o.port, &ss)) != 0) {
         goto fail;
     }
     if ((rc = metrics_register(srv)) != 0) {
@@ -358,8 +316,7 @@ int pt_http_server_create(uv_loop_t *loop, const pt_http_server_opts_t *opts, pt
         goto fail;
     }
     srv->listener.data = srv;
-    if ((rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&srv->listener, srv->o.backlog, on_connection)) != 0) {
+    if ((rc = pt_tcp_listen(&srv->listener, &ss, srv->o.backlog, on_connection)) != 0) {
         pt_log_error("http server %s: cannot listen on %s:%d: %s", srv->name,
                      opts != NULL && opts->host != NULL ? opts->host : "127.0.0.1", srv->o.port,
                      uv_strerror(rc));
@@ -382,20 +339,7 @@ fail:
 
 int pt_http_server_port(const pt_http_server_t *srv)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    int rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len);
-
-    if (rc != 0) {
-        return rc;
-    }
-    if (ss.ss_family == AF_INET) {
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    }
-    if (ss.ss_family == AF_INET6) {
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
-    return -EAFNOSUPPORT;
+    return pt_tcp_port(&srv->listener);
 }
 
 void pt_http_server_close(pt_http_server_t *srv, pt_http_server_close_cb cb, void *ud)

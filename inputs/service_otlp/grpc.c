@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/tcp_listen.h"
 #include "grpc_internal.h"
 
 /* Per-stream and per-connection receive windows we advertise: large enough that a 512-span
@@ -359,13 +360,14 @@ static void on_connection(uv_stream_t *l, int status)
         (c = pt_calloc(1, sizeof(*c))) == NULL) {
         uv_tcp_t *t = pt_malloc(sizeof(*t));
         if (t == NULL) {
-            return; /* libuv retries on the next readiness */
+            /* Known gap: libuv watches the listener again only once this connection is
+             * accepted, so this server accepts nothing more until it restarts (the HTTP
+             * server keeps a spare handle for this case). */
+            return;
         }
-        uv_tcp_init(l->loop, t);
-        if (uv_accept(l, (uv_stream_t *)t) == 0) {
+        if (pt_tcp_reject(l, t, NULL, on_reject_closed) == 0) {
             pt_counter_inc(srv->m_rejected);
         }
-        uv_close((uv_handle_t *)t, on_reject_closed);
         return;
     }
     c->srv = srv;
@@ -430,7 +432,6 @@ int svc_grpc_start(svc_t *s)
     const svc_proto_conf_t *pc = &s->c->grpc;
     struct sockaddr_storage ss;
     char host[256];
-    char bare[256];
     int port;
     int rc;
     gserver_t *srv;
@@ -441,13 +442,7 @@ int svc_grpc_start(svc_t *s)
     if (strcmp(host, "localhost") == 0) {
         snprintf(host, sizeof(host), "127.0.0.1");
     }
-    snprintf(bare, sizeof(bare), "%s", host);
-    if (bare[0] == '[') {
-        memmove(bare, bare + 1, strlen(bare));
-        bare[strlen(bare) - 1] = '\0';
-    }
-    if (uv_ip4_addr(bare, port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(bare, port, (struct sockaddr_in6 *)&ss) != 0) {
+    if (pt_tcp_addr_parse(host, port, &ss) != 0) {
         return -EINVAL;
     }
     srv = pt_calloc(1, sizeof(*srv));
@@ -474,8 +469,7 @@ int svc_grpc_start(svc_t *s)
     srv->listener.data = srv;
     srv->listener_open = 1;
     s->grpc = srv;
-    if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection)) != 0) {
+    if ((rc = pt_tcp_listen(&srv->listener, &ss, 511, on_connection)) != 0) {
         pt_plg_error(s->id, "cannot listen on %s (gRPC): %s", pc->endpoint, uv_strerror(rc));
         return rc; /* svc_grpc_stop frees it */
     }
