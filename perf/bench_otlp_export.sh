@@ -10,11 +10,13 @@
 #
 #   perf/bench_otlp_export.sh              PT_BUILD_DIR=build, PT_BENCH_SCALE=1
 #   PT_BENCH_SCALE=4 perf/bench_otlp_export.sh      four times as many files per case
+#   PT_BENCH_RECEIVER=/path/petrel ...   another receiving petrel (to compare senders alone)
 # Needs python3, curl and GNU time (apt-get install time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PT_BUILD_DIR:-build}
 PETREL=$BUILD/petrel
+RECEIVER=${PT_BENCH_RECEIVER:-$PETREL}
 LOGGEN=$BUILD/petrel-loggen
 SCALE=${PT_BENCH_SCALE:-1}
 [ -x "$PETREL" ] && [ -x "$LOGGEN" ] || { echo "build petrel first ($PETREL)"; exit 1; }
@@ -59,9 +61,12 @@ run() {
     rm -rf "$W/s" "$W/r" "$W/in"
     mkdir -p "$W/s/data" "$W/r/conf" "$W/r/data"
     corpus "$W/in" "$files" "$lines"
+    # The receiver's queue is roomy so that it rarely answers UNAVAILABLE (each costs the sender
+    # its RetryInfo second): the sender's export path is what is measured.
     cat >"$W/r/petrel.yaml" <<EOF
 data_dir: $W/r/data
 admin: {enable: true, host: 127.0.0.1, port: $ra}
+queue_high_bytes: 268435456
 EOF
     cat >"$W/r/conf/recv.yaml" <<EOF
 enable: true
@@ -88,7 +93,7 @@ flushers:
     Endpoint: 127.0.0.1:$rg
     Compression: $comp
 EOF
-    "$PETREL" run --agent-config "$W/r/petrel.yaml" --config-dir "$W/r/conf" >"$W/r.log" 2>&1 &
+    "$RECEIVER" run --agent-config "$W/r/petrel.yaml" --config-dir "$W/r/conf" >"$W/r.log" 2>&1 &
     RPID=$!
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "http://127.0.0.1:$ra/readyz" && break

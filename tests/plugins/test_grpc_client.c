@@ -545,6 +545,38 @@ static void test_one_connection_within_limit(void **state)
     finish(cl, &t, 1);
 }
 
+/* A 3 MiB message against nghttp2's default 64 KiB windows: it flows as the server opens them,
+ * and arrives whole (two calls at once, sharing the connection window). */
+static void test_large_message_flow_control(void **state)
+{
+    otlp_grpc_target_t t;
+    res_t r[2];
+    otlp_grpc_t *cl;
+    size_t n = 3u << 20;
+    uint8_t *big = malloc(5 + n);
+    (void)state;
+    memset(big, 'x', 5 + n);
+    big[0] = 0;
+    big[1] = (uint8_t)(n >> 24);
+    big[2] = (uint8_t)(n >> 16);
+    big[3] = (uint8_t)(n >> 8);
+    big[4] = (uint8_t)n;
+    srv_start(&loop, M_OK, 100);
+    target(&t, S.port, 10000);
+    assert_int_equal(otlp_grpc_create(&loop, NULL, 4, NULL, &cl), 0);
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(otlp_grpc_call(cl, &t, big, 5 + n, on_done, &r[i]), 0);
+    }
+    assert_true(run_until_done(r, 2, 10000));
+    assert_int_equal(r[0].outcome, 0);
+    assert_int_equal(r[1].outcome, 0);
+    assert_int_equal(S.last_body, 2 * (5 + n));
+    assert_int_equal(S.conns, 1);
+    finish(cl, &t, 1);
+    free(big);
+}
+
 /* GOAWAY with last_stream_id = the first stream while three are open: the first is answered
  * there, the two others go out again on a second connection. */
 static void test_goaway_moves_the_rest(void **state)
@@ -694,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_outcome),
         cmocka_unit_test(test_unframe_and_message),
         cmocka_unit_test_setup_teardown(test_one_connection_within_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_message_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_goaway_moves_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_stream_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_and_retry_info, setup, teardown),
