@@ -35,6 +35,8 @@
  * answered within this long, or the connection is taken for dead (peer gone without a FIN). No
  * periodic PINGs: servers such as grpc-go punish frequent ones with GOAWAY too_many_pings. */
 #define PING_TIMEOUT_MS 5000u
+/* A connection we close (GOAWAY, close_notify) is dropped anyway if that is not written by then. */
+#define CLOSE_MAX_MS 5000u
 /* Calls the server refused unprocessed (REFUSED_STREAM, above a GOAWAY's last stream) are sent
  * again at once, this many times, before they fail like any retryable error. */
 #define MAX_REFUSALS 2
@@ -113,6 +115,7 @@ struct conn_s {
     uint64_t last_rx_ns;
     uint64_t idle_since_ns;
     uint64_t ping_deadline_ns;
+    uint64_t close_deadline_ns; /* set with closing */
     size_t writing;
     char last_err[96];
 };
@@ -121,6 +124,7 @@ struct otlp_grpc_s {
     uv_loop_t *loop;
     char *id;
     uint32_t max_streams;
+    uint32_t idle_ms; /* IDLE_CLOSE_MS; tests shorten it */
     nghttp2_session_callbacks *cbs;
     conn_t *conns;
     call_t *requeue;
@@ -1225,6 +1229,7 @@ static void conn_pump(conn_t *c)
     if (c->draining && c->calls == NULL && !c->closing) {
         /* Everything the server took is answered: say goodbye, close once written. */
         c->closing = 1;
+        c->close_deadline_ns = pt_now_mono_ns() + CLOSE_MAX_MS * 1000000ull;
         nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
     }
 }
@@ -1264,8 +1269,11 @@ static void timer_arm(otlp_grpc_t *cl)
         if (c->ping_deadline_ns != 0) {
             next = PT_MIN(next, c->ping_deadline_ns);
         }
-        if (c->state == C_READY && c->calls == NULL && c->idle_since_ns != 0) {
-            next = PT_MIN(next, c->idle_since_ns + IDLE_CLOSE_MS * 1000000ull);
+        if (c->closing) {
+            next = PT_MIN(next, c->close_deadline_ns);
+        }
+        if (c->state == C_READY && c->calls == NULL && c->idle_since_ns != 0 && !c->closing) {
+            next = PT_MIN(next, c->idle_since_ns + (uint64_t)cl->idle_ms * 1000000ull);
         }
         for (call_t *call = c->calls; call != NULL; call = call->next) {
             if (!call->reported && !call->queued) {
@@ -1277,7 +1285,10 @@ static void timer_arm(otlp_grpc_t *cl)
         uv_timer_stop(&cl->timer);
         return;
     }
-    uv_timer_start(&cl->timer, on_timer, next > now ? (next - now + 999999) / 1000000 : 0, 0);
+    /* Never 0: libuv 1.44 runs a timer re-armed at 0 from its own callback again at once, before
+     * any I/O, so a deadline that stayed due would starve the loop. Every deadline counted here
+     * is acted on by on_timer (which must keep it so). */
+    uv_timer_start(&cl->timer, on_timer, next > now ? (next - now + 999999) / 1000000 : 1, 0);
 }
 
 /* Runs after every event: sends calls put back by GOAWAY / REFUSED_STREAM, starts the waiting
@@ -1354,6 +1365,10 @@ static void on_timer(uv_timer_t *t)
             conn_fail(c, "no answer, not even to a PING: connection presumed dead");
             continue;
         }
+        if (c->closing && now >= c->close_deadline_ns) {
+            conn_fail(c, "the server does not read our GOAWAY: connection dropped");
+            continue;
+        }
         for (call_t *call = c->calls, *cn; call != NULL; call = cn) {
             cn = call->next;
             if (!call->reported && !call->queued && now >= call->deadline_ns) {
@@ -1361,8 +1376,9 @@ static void on_timer(uv_timer_t *t)
             }
         }
         if (c->state == C_READY && c->calls == NULL && c->idle_since_ns != 0 &&
-            now >= c->idle_since_ns + IDLE_CLOSE_MS * 1000000ull && !c->closing) {
+            now >= c->idle_since_ns + (uint64_t)cl->idle_ms * 1000000ull && !c->closing) {
             c->closing = 1;
+            c->close_deadline_ns = now + CLOSE_MAX_MS * 1000000ull;
             c->draining = 1;
             nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
         }
@@ -1395,6 +1411,7 @@ int otlp_grpc_create(uv_loop_t *loop, const pt_plugin_inst_t *inst, uint32_t max
     cl->loop = loop;
     cl->tls = tls != NULL ? pt_tls_ctx_ref(tls) : NULL;
     cl->max_streams = max_streams > 0 ? max_streams : 1;
+    cl->idle_ms = IDLE_CLOSE_MS;
     if (inst != NULL) {
         cl->m_conns = pt_plugin_counter(inst, "petrel_otlp_grpc_client_connections_total",
                                         "gRPC connections this exporter opened");
@@ -1456,12 +1473,17 @@ int otlp_grpc_call(otlp_grpc_t *cl, const otlp_grpc_target_t *t, const uint8_t *
         cl->processing = 0;
         if (cl->done != NULL || cl->requeue != NULL) {
             /* Something failed at once: report it from the loop, not from here. */
-            uv_timer_start(&cl->timer, on_timer, 0, 0);
+            uv_timer_start(&cl->timer, on_timer, 1, 0);
         } else {
             timer_arm(cl);
         }
     }
     return 0;
+}
+
+void otlp_grpc_set_idle_ms(otlp_grpc_t *cl, uint32_t ms)
+{
+    cl->idle_ms = ms;
 }
 
 void otlp_grpc_destroy(otlp_grpc_t *cl)

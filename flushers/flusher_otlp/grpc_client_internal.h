@@ -69,6 +69,8 @@ int otlp_grpc_call(otlp_grpc_t *cl, const otlp_grpc_target_t *t, const uint8_t *
 /* Ends every call at once (each callback runs, with an error) and closes the connections; the
  * memory goes with the last handle's close callback. */
 void otlp_grpc_destroy(otlp_grpc_t *cl);
+/* Tests: how long a connection without calls stays open (default 2 minutes). */
+void otlp_grpc_set_idle_ms(otlp_grpc_t *cl, uint32_t ms);
 
 /* ---- answer rules (also used by the libcurl gRPC path) ------------------------------------ */
 

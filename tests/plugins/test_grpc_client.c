@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
 #include <uv.h>
@@ -43,6 +45,8 @@ typedef struct {
     int max_open;
     int resets;  /* streams the client reset */
     int running; /* listening: srv_stop not called yet */
+    int eofs;    /* connections the client closed */
+    int goaways; /* GOAWAY frames from the client */
     int grpc_status;
     char details[256];
     char last_timeout[32];
@@ -132,6 +136,7 @@ static int s_data(nghttp2_session *h2, uint8_t flags, int32_t id, const uint8_t 
 static int s_frame(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
 {
     sconn_t *c = ud;
+    S.goaways += f->hd.type == NGHTTP2_GOAWAY;
     if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
         (f->hd.flags & NGHTTP2_FLAG_END_STREAM) && f->hd.stream_id > 0) {
         S.requests++;
@@ -232,6 +237,7 @@ static void on_s_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     sconn_t *c = st->data;
     if (n < 0) {
+        S.eofs += n == UV_EOF;
         s_kill(c);
         return;
     }
@@ -545,6 +551,47 @@ static void test_one_connection_within_limit(void **state)
     finish(cl, &t, 1);
 }
 
+/* A connection without calls is closed after the idle time: GOAWAY, then the socket; and the
+ * loop goes quiet (it once spun on the passed idle deadline, starving the GOAWAY's write). */
+static void test_idle_close(void **state)
+{
+    otlp_grpc_target_t t;
+    res_t r[1];
+    otlp_grpc_t *cl;
+    (void)state;
+    alarm(20); /* the old bug hung the loop: fail instead of waiting for ctest */
+    srv_start(&loop, M_OK, 100);
+    target(&t, S.port, 5000);
+    assert_int_equal(otlp_grpc_create(&loop, NULL, 4, NULL, &cl), 0);
+    otlp_grpc_set_idle_ms(cl, 200);
+    memset(r, 0, sizeof(r));
+    assert_int_equal(otlp_grpc_call(cl, &t, MSG, sizeof(MSG), on_done, &r[0]), 0);
+    assert_true(run_until_done(r, 1, 5000));
+    assert_int_equal(r[0].outcome, 0);
+    uint64_t t0 = pt_now_mono_ns();
+    uint64_t end = t0 + 3000000000ull;
+    while (S.eofs < 1 && pt_now_mono_ns() < end) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(S.eofs, 1);
+    assert_int_equal(S.goaways, 1);
+    uint64_t ms = (pt_now_mono_ns() - t0) / 1000000u;
+    assert_true(ms >= 100 && ms < 1500);
+    /* Quiet afterwards: 300 ms of loop cost (almost) no CPU. */
+    struct timespec c0;
+    struct timespec c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    end = pt_now_mono_ns() + 300000000ull;
+    while (pt_now_mono_ns() < end) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    int64_t cpu_ms = (c1.tv_sec - c0.tv_sec) * 1000 + (c1.tv_nsec - c0.tv_nsec) / 1000000;
+    assert_true(cpu_ms < 100);
+    finish(cl, &t, 1);
+    alarm(0);
+}
+
 /* A 3 MiB message against nghttp2's default 64 KiB windows: it flows as the server opens them,
  * and arrives whole (two calls at once, sharing the connection window). */
 static void test_large_message_flow_control(void **state)
@@ -726,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_outcome),
         cmocka_unit_test(test_unframe_and_message),
         cmocka_unit_test_setup_teardown(test_one_connection_within_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_message_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_goaway_moves_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_stream_sent_again, setup, teardown),
