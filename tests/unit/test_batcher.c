@@ -15,11 +15,25 @@
 #include "core/event.h"
 #include "core/pipeline_internal.h"
 
+/* Every group a test made, released at its end (each holds a reference on its arena). */
+static pt_group_t *made[1024];
+static int nmade;
+
+static void release_all(pt_arena_t *a)
+{
+    while (nmade > 0) {
+        pt_group_release(made[--nmade]);
+    }
+    pt_arena_unref(a);
+}
+
 static pt_group_t *tagged(pt_arena_t *a, const char *k1, const char *v1, const char *k2,
                           const char *v2)
 {
     pt_group_t *g = pt_group_create(a, 1);
     assert_non_null(g);
+    assert_true(nmade < (int)(sizeof(made) / sizeof(made[0])));
+    made[nmade++] = g;
     if (k1 != NULL) {
         assert_int_equal(pt_group_set_tag(g, pt_str_c(k1), pt_str_c(v1)), 0);
     }
@@ -91,7 +105,7 @@ static void test_batch_per_route_and_tag_set(void **state)
     assert_int_equal(oa2->b.ngroups, 1);
     assert_ptr_equal(s.newest, oa2);
     drain(&s);
-    pt_arena_unref(a);
+    release_all(a);
 }
 
 static void test_without_group_by_tags(void **state)
@@ -107,7 +121,7 @@ static void test_without_group_by_tags(void **state)
     assert_int_equal(o1->b.ngroups, 3);
     assert_int_equal(s.nopen, 2);
     drain(&s);
-    pt_arena_unref(a);
+    release_all(a);
 }
 
 /* Random joins, retires (as batches fill), urgent marks and oldest-first evictions over 700 tag
@@ -184,7 +198,7 @@ static void test_random_run_keeps_invariants(void **state)
     assert_int_equal(s.nopen, 0);
     assert_int_equal(s.nurgent, 0);
     assert_int_equal(s.open_bytes, 0);
-    pt_arena_unref(a);
+    release_all(a);
 }
 
 int main(void)
