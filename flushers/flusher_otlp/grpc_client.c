@@ -1377,6 +1377,8 @@ static void on_timer(uv_timer_t *t)
         }
         if (c->state == C_READY && c->calls == NULL && c->idle_since_ns != 0 &&
             now >= c->idle_since_ns + (uint64_t)cl->idle_ms * 1000000ull && !c->closing) {
+            PT_LOG(PT_LOG_DEBUG, cl->id, "gRPC connection to %s idle for %u ms: closing",
+                   c->authority, cl->idle_ms);
             c->closing = 1;
             c->close_deadline_ns = now + CLOSE_MAX_MS * 1000000ull;
             c->draining = 1;
