@@ -303,7 +303,12 @@ static int tls_init(pt_plugin_inst_t *inst, pt_cfg_diag_t *d, otlp_state_t *s)
     if (!need) {
         return 0;
     }
-    pt_tls_opts_t o = {c->cert_file, c->key_file, c->ca_file, "h2", 1, c->insecure};
+    pt_tls_opts_t o = {.cert_file = c->cert_file,
+                       .key_file = c->key_file,
+                       .ca_file = c->ca_file,
+                       .alpn = "h2",
+                       .alpn_required = 1,
+                       .insecure = c->insecure};
     int rc = pt_tls_ctx_create_client(&o, &s->tls, &err);
     if (rc != 0) {
         pt_cfg_error(d, inst->line, keys[err.file <= PT_TLS_FILE_CA ? err.file : 0], "%s", err.msg);
