@@ -353,8 +353,8 @@ static int j_bytes(jctx_t *c, const pt_json_tok_t *t, const char *fname, Protobu
 {
     size_t flen = strlen(fname);
     int is_id = flen >= 3 && strcmp(fname + flen - 3, "_id") == 0;
-    char *text;
-    size_t len;
+    char *text = NULL; /* set by copy_str; GCC -O2 cannot see it */
+    size_t len = 0;
     int rc;
 
     if (t->type != PT_JSON_STRING) {
