@@ -1,11 +1,12 @@
-/* Private to flusher_otlp: the native OTLP/gRPC client (grpc_client.c), HTTP/2 cleartext with
- * prior knowledge on nghttp2, driven by the sender loop; and the gRPC answer rules shared with
- * the libcurl path (grpcs://). Everything runs on the loop the client was created on. */
+/* Private to flusher_otlp: the native OTLP/gRPC client (grpc_client.c with grpc_conn.c), HTTP/2
+ * on nghttp2 driven by the sender loop; and the gRPC answer rules (grpc_answer.c) shared with the
+ * libcurl path (grpcs://). Everything runs on the loop the client was created on. */
 #ifndef PT_FLUSHER_OTLP_GRPC_CLIENT_INTERNAL_H
 #define PT_FLUSHER_OTLP_GRPC_CLIENT_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <nghttp2/nghttp2.h>
 #include <uv.h>
 
 #include "config/cfgmap.h"
@@ -93,5 +94,150 @@ void otlp_grpc_percent_decode(const char *in, size_t len, char *out, size_t cap)
  * (what the client writes is dropped), then the client is destroyed. Returns the status the
  * flusher would give the call (0, PT_RETRY, -EBADMSG). */
 int otlp_grpc_fuzz_replay(const uint8_t *in, size_t len);
+
+/* ---- the client's own parts (grpc_client.c, grpc_conn.c); nobody else uses these ---------- */
+
+/* Export responses are a few bytes (a partial_success at most); more is not kept. */
+#define OTLP_GRPC_RESP_CAP (64u << 10)
+
+/* A connection's state; only ever moves forward. */
+enum {
+    OTLP_CONN_RESOLVING = 0,
+    OTLP_CONN_CONNECTING,
+    OTLP_CONN_HANDSHAKE,
+    OTLP_CONN_READY,
+    OTLP_CONN_DEAD
+};
+
+typedef struct otlp_grpc_call_s otlp_grpc_call_t;
+typedef struct otlp_grpc_conn_s otlp_grpc_conn_t;
+
+/* One unary call. It sits on its connection's list until it is reported; a call reported while
+ * nghttp2 still holds its stream (deadline) stays there, reported, until the stream closes. */
+struct otlp_grpc_call_s {
+    otlp_grpc_t *cl;
+    otlp_grpc_conn_t *conn; /* NULL when on no connection's list */
+    otlp_grpc_call_t *prev;
+    otlp_grpc_call_t *next;
+    otlp_grpc_call_t *qnext; /* cl->requeue or cl->done */
+    const otlp_grpc_target_t *t;
+    const uint8_t *msg; /* NULL once reported: the caller's bytes may be gone */
+    size_t len;
+    size_t off;
+    otlp_grpc_done_cb cb;
+    void *ud;
+    uint64_t deadline_ns;
+    uint64_t sent_ns;
+    int32_t stream_id; /* 0: not submitted on its current connection */
+    int in_h2;         /* nghttp2 holds the stream (its user data points here) */
+    int queued;        /* on cl->done */
+    int reported;      /* cb ran */
+    int refusals;
+    const char *error; /* failed without an answer */
+    char errbuf[120];
+    long http_status;
+    long retry_after_s;
+    int grpc_status;
+    int ct_grpc;
+    char ctype[48];
+    char grpc_message[128];
+    char details[1024];
+    int details_long;
+    char encoding[16];
+    pt_buf_t body;
+    int body_long;
+};
+
+struct otlp_grpc_conn_s {
+    otlp_grpc_t *cl;
+    otlp_grpc_conn_t *next; /* cl->conns (live ones only) */
+    char *authority;
+    char *host;
+    int port;
+    int state;
+    int draining;  /* GOAWAY received or sent, or stream ids used up: no new streams */
+    int closing;   /* close once the output is written */
+    int no_io;     /* fuzzing: no socket */
+    int tls_shut;  /* close_notify queued */
+    pt_tls_t *tls; /* NULL: cleartext */
+    int tcp_open;
+    int next_addr; /* the handle is closing to try the next address */
+    int gai_pending;
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_getaddrinfo_t gai;
+    struct addrinfo *ai;
+    struct addrinfo *ai_cur;
+    struct sockaddr_storage lit; /* an address literal: no resolving */
+    int lit_used;
+    int is_lit;
+    int is_tls;
+    nghttp2_session *h2;
+    otlp_grpc_call_t *calls;
+    otlp_grpc_call_t *calls_tail;
+    uint32_t nactive;
+    uint32_t max_streams;
+    uint64_t connect_deadline_ns;
+    uint64_t last_rx_ns;
+    uint64_t idle_since_ns;
+    uint64_t ping_deadline_ns;
+    uint64_t close_deadline_ns; /* set with closing */
+    size_t writing;
+    char last_err[96];
+};
+
+struct otlp_grpc_s {
+    uv_loop_t *loop;
+    char *id;
+    uint32_t max_streams;
+    uint32_t idle_ms; /* IDLE_CLOSE_MS; tests shorten it */
+    nghttp2_session_callbacks *cbs;
+    otlp_grpc_conn_t *conns;
+    otlp_grpc_call_t *requeue;
+    otlp_grpc_call_t *requeue_tail;
+    otlp_grpc_call_t *done;
+    otlp_grpc_call_t *done_tail;
+    pt_tls_ctx_t *tls;
+    uv_timer_t timer;
+    int handles; /* the timer and every connection not yet freed */
+    int processing;
+    int closing;
+    pt_counter_t *m_conns;
+    pt_counter_t *m_refused;
+    pt_counter_t *m_goaways;
+    pt_gauge_t *m_streams;
+    int64_t nstreams;
+};
+
+/* grpc_client.c: calls and the client. */
+
+/* Runs after every event: places requeued calls, starts streams, writes, then runs the callbacks
+ * of finished calls (never from inside an nghttp2 callback). */
+void otlp_grpc_process(otlp_grpc_t *cl);
+void otlp_grpc_call_free(otlp_grpc_call_t *c);
+/* Takes the call off its connection's list (no-op if on none). */
+void otlp_grpc_call_unlink(otlp_grpc_call_t *call);
+/* Ends the call without an answer: why is copied; its callback runs from otlp_grpc_process. */
+void otlp_grpc_call_fail(otlp_grpc_call_t *call, const char *why);
+/* Adds n (may be negative) to the in-flight streams gauge. */
+void otlp_grpc_streams_add(otlp_grpc_t *cl, int64_t n);
+
+/* grpc_conn.c: connections, their socket, TLS and nghttp2 session I/O. */
+
+/* A new connection to t's authority, on cl->conns; resolving and connecting go on in the
+ * background. NULL when it failed at once (nothing to free). */
+otlp_grpc_conn_t *otlp_grpc_conn_new(otlp_grpc_t *cl, const otlp_grpc_target_t *t,
+                                     uint64_t deadline_ns);
+/* Starts the HTTP/2 session (over TLS if tls) on a connected socket. Returns 0, -ENOMEM or
+ * -EPROTO. */
+int otlp_grpc_conn_start_session(otlp_grpc_conn_t *c, int tls);
+/* Feeds what the server sent (plaintext) to the session; fails the connection on an error. */
+void otlp_grpc_conn_recv(otlp_grpc_conn_t *c, const uint8_t *data, size_t len);
+/* Writes what nghttp2 has to send; closes the connection when both sides are done. */
+void otlp_grpc_conn_flush(otlp_grpc_conn_t *c);
+/* Ends the connection; its calls not reported yet fail with why (retryable). */
+void otlp_grpc_conn_fail(otlp_grpc_conn_t *c, const char *why);
+/* Drops one of the client's handles; the last one after destroy frees the client. */
+void otlp_grpc_unref(otlp_grpc_t *cl);
 
 #endif
