@@ -415,7 +415,8 @@ void pt_if_failed_free(pt_if_state_t *s);
  * still hold unread data are opened and read to their end (start-up only). */
 void pt_if_rescue_rotated(pt_if_state_t *s);
 
-/* ---- reader.c ---- */
+/* ---- files.c: readers' identity, descriptors, start position, rotation, truncation ---- */
+/* Starts reading a file found at path (fd is taken over, closed on failure). NULL on -ENOMEM. */
 pt_if_file_t *pt_if_file_add(pt_if_state_t *s, const char *path, int fd, const struct stat *st,
                              int at_startup, int state);
 pt_if_file_t *pt_if_file_by_id(pt_if_state_t *s, uint64_t dev, uint64_t ino);
@@ -424,13 +425,49 @@ void pt_if_file_set_path(pt_if_state_t *s, pt_if_file_t *f, const char *path);
 void pt_if_file_free(pt_if_state_t *s, pt_if_file_t *f);
 /* The file left its path (renamed away or deleted): read it to its end, then close it. */
 void pt_if_file_gone(pt_if_state_t *s, pt_if_file_t *f, const char *why);
+/* Removes s->files[idx] for good, keeping its checkpoint entry; `why` is logged. */
+void pt_if_retire(pt_if_state_t *s, size_t idx, const char *why);
+/* 1 while groups of f wait for their ack (f must outlive them). */
+int pt_if_in_flight(const pt_if_file_t *f);
+/* Descriptor slots: under MaxOpenFiles and the process budget (0 or -EMFILE); forced beyond the
+ * cap for files that cannot be reopened by name; given back. */
+int pt_if_slot_take(pt_if_state_t *s);
+void pt_if_slot_force(pt_if_state_t *s);
+void pt_if_slot_give(pt_if_state_t *s);
+/* Marks f as waiting (or no longer) for a descriptor slot. */
+void pt_if_set_wants(pt_if_state_t *s, pt_if_file_t *f, int v);
+/* Closes f's descriptor (if open) and gives its slot back. */
+void pt_if_close_fd(pt_if_state_t *s, pt_if_file_t *f);
+/* The file was truncated or rewritten (size, how: for the log): read it again from 0. */
+void pt_if_truncated(pt_if_state_t *s, pt_if_file_t *f, uint64_t size, const char *how);
+/* 1 when the first bytes of f are no longer those seen at open (extends a short fingerprint). */
+int pt_if_head_changed(pt_if_state_t *s, pt_if_file_t *f);
+void pt_if_save_checkpoint(pt_if_state_t *s);
+
+/* ---- records.c: bytes to groups of events, acks and the committed offset ---- */
+/* Fast path: buf[0..len) in arena a holds complete lines (force_last 1: the last one has no
+ * newline; 2: it is the head of a longer line, flagged truncated); the group covers the file up
+ * to end_off, `bytes` of it. 0, PT_AGAIN (the group waits in f->pending), negative errno. */
+int pt_if_emit_lines(pt_if_state_t *s, pt_if_file_t *f, pt_arena_t *a, const char *buf, size_t len,
+                     uint64_t end_off, int force_last, size_t bytes);
+/* General path (multiline, encodings, offsets): buf[0..total) are the bytes from file offset
+ * base; with `final` unfinished records are emitted too. 1, PT_AGAIN or a negative errno. */
+int pt_if_process_general(pt_if_state_t *s, pt_if_file_t *f, pt_arena_t *a, const char *buf,
+                          size_t total, uint64_t base, int final);
+/* Keeps p[0..n) as f's unfinished record. 0 or -ENOMEM. */
+int pt_if_carry_set(pt_if_file_t *f, const char *p, size_t n);
+/* Pushes f->pending to the pipeline: 0, PT_AGAIN (kept; the instance is blocked), or errno. */
+int pt_if_push_pending(pt_if_state_t *s, pt_if_file_t *f);
+/* Bytes up to end consumed without a record: committed once everything before them is. */
+void pt_if_advance_without_group(pt_if_state_t *s, pt_if_file_t *f, uint64_t end);
+void pt_if_on_ack(pt_ack_t *ack, int status);
+
+/* ---- reader.c: the read loop, waking and the periodic poll ---- */
 void pt_if_poll(pt_if_state_t *s);
 void pt_if_wake(pt_if_state_t *s, pt_if_file_t *f);
 void pt_if_start_idle(pt_if_state_t *s);
 void pt_if_on_idle(uv_idle_t *h);
-void pt_if_on_ack(pt_ack_t *ack, int status);
 void pt_if_drop_pending(pt_if_state_t *s);
-void pt_if_save_checkpoint(pt_if_state_t *s);
 int pt_if_all_read(const pt_if_state_t *s);
 
 /* ---- claims.c: which pipeline collects a file, process-wide (any thread) ---- */
