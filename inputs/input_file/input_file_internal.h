@@ -400,20 +400,37 @@ typedef struct pt_if_state_s {
     pt_gauge_t *m_idle;
 } pt_if_state_t;
 
-/* ---- discovery.c ---- */
+/* ---- patterns.c: FilePaths patterns and exclusions ---- */
 int pt_if_patterns_init(pt_if_state_t *s, pt_cfg_diag_t *d);
 void pt_if_patterns_free(pt_if_state_t *s);
 /* 1 when path (absolute, normalised) is matched by pattern p (path rules only). */
 int pt_if_pattern_match(const pt_if_pattern_t *p, const char *path);
+/* 1 when the directory (absolute, no trailing '/') is excluded by ExcludeDirs. */
+int pt_if_dir_excluded(const pt_if_state_t *s, const char *dir);
+/* 1 when the file is excluded by ExcludeFilePaths, ExcludeFiles or ExcludeDirs. */
+int pt_if_file_excluded(const pt_if_state_t *s, const char *path);
+
+/* ---- discovery.c: the full scan, starting collection of a matched path ---- */
 /* Full scan of every pattern; at_startup selects the start-position rule for new files. */
 void pt_if_scan(pt_if_state_t *s, int at_startup);
-int pt_if_inotify_start(pt_if_state_t *s);
-void pt_if_inotify_close(pt_if_state_t *s, uv_close_cb cb);
-void pt_if_dirs_free(pt_if_state_t *s);
+/* A path matched a pattern: collect it unless known, excluded or another pipeline's. Returns 1
+ * when the path is a regular file (collected or not), 0 otherwise. */
+int pt_if_consider(pt_if_state_t *s, const char *path, int at_startup);
+/* A directory `name` appeared at path inside the watched d: walk it as the patterns allow. */
+void pt_if_walk_new_dir(pt_if_state_t *s, const pt_if_dir_t *d, const char *path, const char *name);
 void pt_if_failed_free(pt_if_state_t *s);
 /* Re-reads the checkpoint entries of files not found by the patterns: rotated generations that
  * still hold unread data are opened and read to their end (start-up only). */
 void pt_if_rescue_rotated(pt_if_state_t *s);
+
+/* ---- watch.c: the directory table, inotify watches and events ---- */
+/* Notes that path was reached by pattern pi at (level, depth) and watches it. NULL on -ENOMEM. */
+pt_if_dir_t *pt_if_dir_note(pt_if_state_t *s, const char *path, int pi, int level, int depth);
+/* Forgets s->dirs[idx] (and with rm_watch removes its inotify watch). */
+void pt_if_dir_remove(pt_if_state_t *s, size_t idx, int rm_watch);
+void pt_if_dirs_free(pt_if_state_t *s);
+int pt_if_inotify_start(pt_if_state_t *s);
+void pt_if_inotify_close(pt_if_state_t *s, uv_close_cb cb);
 
 /* ---- files.c: readers' identity, descriptors, start position, rotation, truncation ---- */
 /* Starts reading a file found at path (fd is taken over, closed on failure). NULL on -ENOMEM. */
