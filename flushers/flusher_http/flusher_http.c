@@ -1,12 +1,11 @@
 /* flusher_http: sends batches to an HTTP endpoint with libcurl's multi interface driven by the
- * sender loop (uv_poll per socket, one uv_timer), LoongCollector's flusher_http keys. Bodies are
+ * sender loop (core/curl_loop.h), LoongCollector's flusher_http keys. Bodies are
  * serialized and compressed on the workers; the delivery layer (core/delivery.c) adds the spool,
  * retries with backoff, adaptive concurrency and dead letters.
  * Status mapping: 2xx delivered; 408, 429, 5xx and network errors retried (429/503 also slow
  * down); any other status is refused for good and dead-lettered. */
 #include <curl/curl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 
 #include "core/codec.h"
+#include "core/curl_loop.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -47,8 +47,8 @@ static const pt_cfg_field_t http_map[] = {
      "Query parameters added to RemoteURL"},
     {"Timeout", PT_CFG_STRING, "60s", 0, 0, NULL, 0, offsetof(http_conf_t, timeout), NULL,
      "Request timeout: a duration such as 500ms, 10s, 1m"},
-    {"Retry.Enable", PT_CFG_BOOL, "true", 0, 0, NULL, 0, offsetof(http_conf_t, retry_enable),
-     NULL, "Retry retryable failures (false: every failure is a dead letter)"},
+    {"Retry.Enable", PT_CFG_BOOL, "true", 0, 0, NULL, 0, offsetof(http_conf_t, retry_enable), NULL,
+     "Retry retryable failures (false: every failure is a dead letter)"},
     {"Retry.MaxRetryTimes", PT_CFG_INT, "3", 0, 1000000, NULL, PT_CFG_BOUNDED,
      offsetof(http_conf_t, retry_max_times), NULL,
      "Accepted for compatibility: data in the spool is retried until delivered"},
@@ -57,8 +57,8 @@ static const pt_cfg_field_t http_map[] = {
      offsetof(http_conf_t, protocol), NULL,
      "custom_single: one {\"contents\",\"tags\",\"time\"} object per line; jsonline: one flat "
      "object per event; raw: each event's content, one per line"},
-    {"Convert.Encoding", PT_CFG_STRING, "json", 0, 0, "json", 0,
-     offsetof(http_conf_t, encoding), NULL, "Body encoding"},
+    {"Convert.Encoding", PT_CFG_STRING, "json", 0, 0, "json", 0, offsetof(http_conf_t, encoding),
+     NULL, "Body encoding"},
     {"Compression", PT_CFG_STRING, "none", 0, 0, "none|gzip|zstd", 0,
      offsetof(http_conf_t, compression), NULL, "Content-Encoding of the body"},
     {"QueueCapacity", PT_CFG_INT, "1024", 1, 1000000, NULL, PT_CFG_BOUNDED,
@@ -71,8 +71,8 @@ static const pt_cfg_field_t http_map[] = {
      "Client certificate (PEM)"},
     {"TLS.KeyFile", PT_CFG_STRING, NULL, 0, 0, NULL, 0, offsetof(http_conf_t, key_file), NULL,
      "Client key (PEM)"},
-    {"TLS.InsecureSkipVerify", PT_CFG_BOOL, "false", 0, 0, NULL, 0,
-     offsetof(http_conf_t, insecure), NULL, "Do not verify the server certificate (testing only)"},
+    {"TLS.InsecureSkipVerify", PT_CFG_BOOL, "false", 0, 0, NULL, 0, offsetof(http_conf_t, insecure),
+     NULL, "Do not verify the server certificate (testing only)"},
     PT_DELIVERY_CONFIG_FIELDS(http_conf_t, delivery),
 };
 
@@ -81,17 +81,9 @@ enum { PROTO_CUSTOM_SINGLE, PROTO_JSONLINE, PROTO_RAW };
 typedef struct http_state_s http_state_t;
 
 typedef struct {
-    uv_poll_t poll;
-    curl_socket_t fd;
     http_state_t *s;
-} sock_ctx_t;
-
-typedef struct req_s {
     pt_payload_t *p;
-    CURL *easy;
     long retry_after_s;
-    struct req_s *prev;
-    struct req_s *next;
 } req_t;
 
 struct http_state_s {
@@ -102,13 +94,7 @@ struct http_state_s {
     long timeout_ms;
     int proto;
     pt_codec_t codec;
-    CURLM *multi;
-    uv_loop_t *loop;
-    uv_timer_t timer;
-    /* The state is freed by whichever comes last: destroy() on the main thread or the timer's
-     * close callback on the sender loop; hence an atomic count, not flags. */
-    atomic_int refs;
-    req_t *reqs; /* in flight (libcurl 7.88 cannot list a multi's handles) */
+    pt_curl_loop_t *curl; /* on the sender loop, from start to stop */
 };
 
 static void global_init(void)
@@ -165,16 +151,18 @@ static int http_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cf
 {
     http_conf_t *c = inst->config;
     int rc = 0;
-    if (c->url == NULL || (strncmp(c->url, "http://", 7) != 0 &&
-                           strncmp(c->url, "https://", 8) != 0)) {
+    if (c->url == NULL ||
+        (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)) {
         pt_cfg_error(d, inst->line, "RemoteURL", "must start with http:// or https://, got '%s'",
                      c->url ? c->url : "");
         rc = -EINVAL;
     }
     long tmo = parse_duration_ms(c->timeout);
     if (tmo <= 0) {
-        pt_cfg_error(d, inst->line, "Timeout", "expected a duration such as 500ms, 10s or 1m, "
-                                               "got '%s'", c->timeout ? c->timeout : "");
+        pt_cfg_error(d, inst->line, "Timeout",
+                     "expected a duration such as 500ms, 10s or 1m, "
+                     "got '%s'",
+                     c->timeout ? c->timeout : "");
         rc = -EINVAL;
     }
     if (rc != 0) {
@@ -189,10 +177,9 @@ static int http_create(pt_plugin_inst_t *inst, const pt_plugin_env_t *env, pt_cf
     s->c = c;
     s->id = inst->id;
     s->timeout_ms = tmo;
-    atomic_init(&s->refs, 1);
     s->proto = strcmp(c->protocol, "jsonline") == 0 ? PROTO_JSONLINE
-               : strcmp(c->protocol, "raw") == 0  ? PROTO_RAW
-                                                  : PROTO_CUSTOM_SINGLE;
+               : strcmp(c->protocol, "raw") == 0    ? PROTO_RAW
+                                                    : PROTO_CUSTOM_SINGLE;
     s->codec = (pt_codec_t)pt_codec_parse(c->compression);
     pt_buf_t u;
     pt_buf_init(&u);
@@ -291,82 +278,7 @@ static int http_serialize(pt_plugin_inst_t *inst, const pt_batch_t *b, pt_payloa
     return rc;
 }
 
-/* ================================================================ curl on the loop ======= */
-
-static void check_done(http_state_t *s);
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    sock_ctx_t *ctx = h->data;
-    int flags = 0;
-    if (status < 0) {
-        flags = CURL_CSELECT_ERR;
-    } else {
-        flags |= (events & UV_READABLE) ? CURL_CSELECT_IN : 0;
-        flags |= (events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0;
-    }
-    int running;
-    http_state_t *s = ctx->s;
-    curl_multi_socket_action(s->multi, ctx->fd, flags, &running);
-    check_done(s);
-}
-
-static void on_poll_closed(uv_handle_t *h)
-{
-    pt_free(h->data);
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    http_state_t *s = userp;
-    sock_ctx_t *ctx = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (ctx != NULL) {
-            uv_poll_stop(&ctx->poll);
-            curl_multi_assign(s->multi, fd, NULL);
-            uv_close((uv_handle_t *)&ctx->poll, on_poll_closed);
-        }
-        return 0;
-    }
-    if (ctx == NULL) {
-        ctx = pt_calloc(1, sizeof(*ctx));
-        if (ctx == NULL) {
-            return -1;
-        }
-        ctx->fd = fd;
-        ctx->s = s;
-        if (uv_poll_init_socket(s->loop, &ctx->poll, fd) != 0) {
-            pt_free(ctx);
-            return -1;
-        }
-        ctx->poll.data = ctx;
-        curl_multi_assign(s->multi, fd, ctx);
-    }
-    int ev = 0;
-    ev |= (what & CURL_POLL_IN) ? UV_READABLE : 0;
-    ev |= (what & CURL_POLL_OUT) ? UV_WRITABLE : 0;
-    uv_poll_start(&ctx->poll, ev, on_poll);
-    return 0;
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-    http_state_t *s = t->data;
-    int running;
-    curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(s);
-}
-
-static int on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    http_state_t *s = userp;
-    if (timeout_ms < 0) {
-        uv_timer_stop(&s->timer);
-    } else {
-        uv_timer_start(&s->timer, on_timeout, (uint64_t)timeout_ms, 0);
-    }
-    return 0;
-}
+/* ====================================================================== requests ======== */
 
 static size_t on_header(char *buf, size_t size, size_t n, void *userp)
 {
@@ -398,22 +310,14 @@ static size_t on_body(char *buf, size_t size, size_t n, void *userp)
     return size * n; /* the response body is not needed */
 }
 
-static void finish(http_state_t *s, CURL *easy, CURLcode res)
+/* A request ended (from the curl loop; aborted ones at stop). */
+static void on_done(CURL *easy, CURLcode res, void *ud)
 {
-    req_t *r = NULL;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+    req_t *r = ud;
+    http_state_t *s = r->s;
     long code = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-    curl_multi_remove_handle(s->multi, easy);
     curl_easy_cleanup(easy);
-    if (r->prev != NULL) {
-        r->prev->next = r->next;
-    } else {
-        s->reqs = r->next;
-    }
-    if (r->next != NULL) {
-        r->next->prev = r->prev;
-    }
     pt_payload_t *p = r->p;
     int status;
     if (res != CURLE_OK) {
@@ -437,17 +341,6 @@ static void finish(http_state_t *s, CURL *easy, CURLcode res)
     pt_payload_done(p, status);
 }
 
-static void check_done(http_state_t *s)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
-        if (msg->msg == CURLMSG_DONE) {
-            finish(s, msg->easy_handle, msg->data.result);
-        }
-    }
-}
-
 static int http_send(pt_plugin_inst_t *inst, pt_payload_t *p)
 {
     http_state_t *s = inst->state;
@@ -461,6 +354,7 @@ static int http_send(pt_plugin_inst_t *inst, pt_payload_t *p)
         snprintf(p->reason, sizeof(p->reason), "out of memory");
         return PT_RETRY;
     }
+    r->s = s;
     r->p = p;
     curl_easy_setopt(e, CURLOPT_URL, s->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -470,7 +364,6 @@ static int http_send(pt_plugin_inst_t *inst, pt_payload_t *p)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms < 10000 ? s->timeout_ms : 10000);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -488,17 +381,7 @@ static int http_send(pt_plugin_inst_t *inst, pt_payload_t *p)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    r->easy = e;
-    r->next = s->reqs;
-    if (s->reqs != NULL) {
-        s->reqs->prev = r;
-    }
-    s->reqs = r;
-    if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
-        s->reqs = r->next;
-        if (s->reqs != NULL) {
-            s->reqs->prev = NULL;
-        }
+    if (pt_curl_loop_add(s->curl, e, r) != 0) {
         curl_easy_cleanup(e);
         pt_free(r);
         snprintf(p->reason, sizeof(p->reason), "cannot start the request");
@@ -512,43 +395,15 @@ static int http_send(pt_plugin_inst_t *inst, pt_payload_t *p)
 static int http_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
 {
     http_state_t *s = inst->state;
-    s->loop = loop;
-    s->multi = curl_multi_init();
-    if (s->multi == NULL) {
-        return -ENOMEM;
-    }
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
-    uv_timer_init(loop, &s->timer);
-    s->timer.data = s;
-    atomic_fetch_add(&s->refs, 1);
-    return 0;
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    http_state_t *s = h->data;
-    if (atomic_fetch_sub(&s->refs, 1) == 1) {
-        pt_free(s);
-    }
+    return pt_curl_loop_create(loop, on_done, &s->curl);
 }
 
 static void http_stop(pt_plugin_inst_t *inst)
 {
     http_state_t *s = inst->state;
-    if (s->multi == NULL) {
-        return;
-    }
     /* Fail what is in flight: the delivery layer spools it for the next start. */
-    check_done(s);
-    while (s->reqs != NULL) {
-        finish(s, s->reqs->easy, CURLE_ABORTED_BY_CALLBACK);
-    }
-    curl_multi_cleanup(s->multi);
-    s->multi = NULL;
-    uv_close((uv_handle_t *)&s->timer, on_timer_closed);
+    pt_curl_loop_destroy(s->curl);
+    s->curl = NULL;
 }
 
 static void http_destroy(pt_plugin_inst_t *inst)
@@ -557,9 +412,7 @@ static void http_destroy(pt_plugin_inst_t *inst)
     curl_slist_free_all(s->base_headers);
     pt_free(s->url);
     inst->state = NULL;
-    if (atomic_fetch_sub(&s->refs, 1) == 1) {
-        pt_free(s);
-    }
+    pt_free(s);
 }
 
 const pt_plugin_t pt_plugin_flusher_http = {

@@ -18,13 +18,13 @@
 #include <time.h>
 
 #include "core/codec.h"
+#include "core/curl_loop.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/plugin.h"
 #include "core/proto/otlp.h"
 #include "core/proto/otlp_pb.h"
 #include "core/tls.h"
-#include "flusher_otlp_internal.h"
 #include "grpc_client_internal.h"
 
 /* One signal's destination. */
@@ -97,7 +97,7 @@ typedef struct {
     const otlp_conf_t *c;
     const char *id;
     dest_t d[4];
-    otlp_curl_t *curl;
+    pt_curl_loop_t *curl;
     otlp_grpc_t *grpc;
     pt_tls_ctx_t *tls;        /* for grpcs:// */
     pt_counter_t *m_rejected; /* records the receiver refused (partial success) */
@@ -670,7 +670,7 @@ static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (otlp_curl_add(s->curl, e, x) != 0) {
+    if (pt_curl_loop_add(s->curl, e, x) != 0) {
         curl_easy_cleanup(e);
         pt_free(x);
         return -EIO;
@@ -735,13 +735,19 @@ static int otlp_start(pt_plugin_inst_t *inst, uv_loop_t *loop)
         native |= s->d[sig].grpc;
     }
     if (curl) {
-        rc = otlp_curl_create(loop, on_done, &s->curl);
+        rc = pt_curl_loop_create(loop, on_done, &s->curl);
+    }
+    if (rc == 0 && curl) {
+        /* One request per connection at a time: Debian 12's libcurl (7.88) fails streams added
+         * to an HTTP/2 connection that already carried one (an https:// endpoint may negotiate
+         * h2), so concurrent requests get their own connections (at most the Concurrency). */
+        curl_multi_setopt(pt_curl_loop_multi(s->curl), CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
     }
     if (rc == 0 && native) {
         /* Per connection, as many streams as the delivery layer may have requests in flight. */
         rc = otlp_grpc_create(loop, inst, (uint32_t)s->c->delivery.concurrency, s->tls, &s->grpc);
         if (rc != 0) {
-            otlp_curl_destroy(s->curl);
+            pt_curl_loop_destroy(s->curl);
             s->curl = NULL;
         }
     }
@@ -752,7 +758,7 @@ static void otlp_stop(pt_plugin_inst_t *inst)
 {
     otlp_state_t *s = inst->state;
     /* What is in flight fails (PT_RETRY): the delivery layer spools it for the next start. */
-    otlp_curl_destroy(s->curl);
+    pt_curl_loop_destroy(s->curl);
     s->curl = NULL;
     otlp_grpc_destroy(s->grpc);
     s->grpc = NULL;

@@ -1,13 +1,14 @@
 /* libcurl's multi interface on a libuv loop: curl tells us which sockets to watch and when to
  * wake it (socket and timer callbacks), libuv watches them (uv_poll per socket, one uv_timer),
- * and finished transfers are handed to the owner's callback. It carries flusher_otlp's OTLP/HTTP
- * requests; gRPC has its own client (grpc_client.c). */
+ * and finished transfers are handed to the owner's callback. It carries flusher_http's requests
+ * and flusher_otlp's OTLP/HTTP ones. */
+#include "curl_loop.h"
+
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
-#include "core/mem.h"
-#include "flusher_otlp_internal.h"
+#include "common.h"
+#include "mem.h"
 
 typedef struct xfer_s {
     CURL *easy;
@@ -16,21 +17,21 @@ typedef struct xfer_s {
     struct xfer_s *next;
 } xfer_t;
 
-struct otlp_curl_s {
+struct pt_curl_loop_s {
     CURLM *multi;
     uv_loop_t *loop;
     uv_timer_t timer;
-    otlp_curl_done_cb cb;
+    pt_curl_done_cb cb;
     xfer_t *xfers; /* in flight: libcurl 7.88 cannot list a multi's handles */
 };
 
 typedef struct {
     uv_poll_t poll;
     curl_socket_t fd;
-    otlp_curl_t *c;
+    pt_curl_loop_t *c;
 } sock_t;
 
-static void xfer_unlink(otlp_curl_t *c, xfer_t *x)
+static void xfer_unlink(pt_curl_loop_t *c, xfer_t *x)
 {
     if (x->prev != NULL) {
         x->prev->next = x->next;
@@ -42,7 +43,7 @@ static void xfer_unlink(otlp_curl_t *c, xfer_t *x)
     }
 }
 
-static void end_xfer(otlp_curl_t *c, xfer_t *x, CURLcode res)
+static void end_xfer(pt_curl_loop_t *c, xfer_t *x, CURLcode res)
 {
     CURL *easy = x->easy;
     void *ud = x->ud;
@@ -52,7 +53,7 @@ static void end_xfer(otlp_curl_t *c, xfer_t *x, CURLcode res)
     c->cb(easy, res, ud);
 }
 
-static void drain(otlp_curl_t *c)
+static void drain(pt_curl_loop_t *c)
 {
     CURLMsg *msg;
     int left;
@@ -68,7 +69,7 @@ static void drain(otlp_curl_t *c)
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     sock_t *s = h->data;
-    otlp_curl_t *c = s->c;
+    pt_curl_loop_t *c = s->c;
     int flags = 0;
     int running;
     if (status < 0) {
@@ -88,7 +89,7 @@ static void on_poll_closed(uv_handle_t *h)
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    otlp_curl_t *c = userp;
+    pt_curl_loop_t *c = userp;
     sock_t *s = socketp;
     int ev = 0;
     PT_UNUSED(easy);
@@ -122,7 +123,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
 static void on_timeout(uv_timer_t *t)
 {
-    otlp_curl_t *c = t->data;
+    pt_curl_loop_t *c = t->data;
     int running;
     curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     drain(c);
@@ -130,7 +131,7 @@ static void on_timeout(uv_timer_t *t)
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
-    otlp_curl_t *c = userp;
+    pt_curl_loop_t *c = userp;
     PT_UNUSED(multi);
     if (timeout_ms < 0) {
         uv_timer_stop(&c->timer);
@@ -140,9 +141,9 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-int otlp_curl_create(uv_loop_t *loop, otlp_curl_done_cb cb, otlp_curl_t **out)
+int pt_curl_loop_create(uv_loop_t *loop, pt_curl_done_cb cb, pt_curl_loop_t **out)
 {
-    otlp_curl_t *c = pt_calloc(1, sizeof(*c));
+    pt_curl_loop_t *c = pt_calloc(1, sizeof(*c));
     if (c == NULL) {
         return -ENOMEM;
     }
@@ -157,17 +158,18 @@ int otlp_curl_create(uv_loop_t *loop, otlp_curl_done_cb cb, otlp_curl_t **out)
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    /* One request per connection at a time: Debian 12's libcurl (7.88) fails streams added to
-     * an HTTP/2 connection that already carried one (an https:// endpoint may negotiate h2), so
-     * concurrent requests get their own connections (at most the flusher's Concurrency). */
-    curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     *out = c;
     return 0;
 }
 
-int otlp_curl_add(otlp_curl_t *c, CURL *easy, void *ud)
+CURLM *pt_curl_loop_multi(pt_curl_loop_t *c)
+{
+    return c->multi;
+}
+
+int pt_curl_loop_add(pt_curl_loop_t *c, CURL *easy, void *ud)
 {
     xfer_t *x = pt_calloc(1, sizeof(*x));
     if (x == NULL) {
@@ -194,7 +196,7 @@ static void on_timer_closed(uv_handle_t *h)
     pt_free(h->data);
 }
 
-void otlp_curl_destroy(otlp_curl_t *c)
+void pt_curl_loop_destroy(pt_curl_loop_t *c)
 {
     if (c == NULL) {
         return;
