@@ -2,7 +2,8 @@
  * data point or log record, every field of the data model kept (core/event.h). Attribute values
  * become text views in the request arena; the OTLP type of the ones that are not strings is kept
  * as a hint beside them. Nothing here copies a string protobuf-c or the JSON decoder already put
- * in the arena: fields are views of those copies. */
+ * in the arena: fields are views of those copies. This file holds what every signal shares
+ * (value text, attributes as fields, groups); otlp_events_{traces,logs,metrics}.c the records. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

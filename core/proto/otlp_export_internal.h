@@ -16,6 +16,7 @@ typedef struct {
     int err;
 } enc_t;
 
+/* An allocation in the scratch arena (never NULL for n == 0); a failure sets e->err. */
 static inline void *A(enc_t *e, size_t n)
 {
     void *p = pt_arena_alloc(e->a, n ? n : 1);
