@@ -209,3 +209,35 @@ void pt_curl_loop_destroy(pt_curl_loop_t *c)
     c->multi = NULL;
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
+
+void pt_curl_post_setup(CURL *e, const pt_curl_post_t *o)
+{
+    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body != NULL ? o->body : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, o->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, PT_MIN(o->timeout_ms, 10000L));
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, o->on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, o->header_ud);
+    if (o->on_body != NULL) {
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, o->on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, o->body_ud);
+    }
+    curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent);
+    if (o->ca_file != NULL) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    }
+    if (o->cert_file != NULL) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert_file);
+    }
+    if (o->key_file != NULL) {
+        curl_easy_setopt(e, CURLOPT_SSLKEY, o->key_file);
+    }
+    if (o->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}

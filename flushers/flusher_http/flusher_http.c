@@ -356,31 +356,22 @@ static int http_send(pt_plugin_inst_t *inst, pt_payload_t *p)
     }
     r->s = s;
     r->p = p;
-    curl_easy_setopt(e, CURLOPT_URL, s->url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->data.data ? p->data.data : "");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->data.len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->base_headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms < 10000 ? s->timeout_ms : 10000);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "petrel/" PETREL_VERSION);
-    if (s->c->ca_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_CAINFO, s->c->ca_file);
-    }
-    if (s->c->cert_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_SSLCERT, s->c->cert_file);
-    }
-    if (s->c->key_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_SSLKEY, s->c->key_file);
-    }
-    if (s->c->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    const pt_curl_post_t post = {
+        .url = s->url,
+        .body = p->data.data,
+        .len = p->data.len,
+        .headers = s->base_headers,
+        .timeout_ms = s->timeout_ms,
+        .user_agent = "petrel/" PETREL_VERSION,
+        .on_header = on_header,
+        .header_ud = r,
+        .on_body = on_body,
+        .ca_file = s->c->ca_file,
+        .cert_file = s->c->cert_file,
+        .key_file = s->c->key_file,
+        .insecure = s->c->insecure,
+    };
+    pt_curl_post_setup(e, &post);
     if (pt_curl_loop_add(s->curl, e, r) != 0) {
         curl_easy_cleanup(e);
         pt_free(r);

@@ -644,32 +644,23 @@ static int start_xfer(otlp_state_t *s, send_t *snd, size_t frame, int sig, const
         pt_free(x);
         return -ENOMEM;
     }
-    curl_easy_setopt(e, CURLOPT_URL, d->url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, d->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, PT_MIN(d->timeout_ms, 10000L));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "petrel-otlp/" PETREL_VERSION);
-    if (s->c->ca_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_CAINFO, s->c->ca_file);
-    }
-    if (s->c->cert_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_SSLCERT, s->c->cert_file);
-    }
-    if (s->c->key_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_SSLKEY, s->c->key_file);
-    }
-    if (s->c->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    const pt_curl_post_t post = {
+        .url = d->url,
+        .body = body,
+        .len = len,
+        .headers = d->headers,
+        .timeout_ms = d->timeout_ms,
+        .user_agent = "petrel-otlp/" PETREL_VERSION,
+        .on_header = on_header,
+        .header_ud = x,
+        .on_body = on_body,
+        .body_ud = x,
+        .ca_file = s->c->ca_file,
+        .cert_file = s->c->cert_file,
+        .key_file = s->c->key_file,
+        .insecure = s->c->insecure,
+    };
+    pt_curl_post_setup(e, &post);
     if (pt_curl_loop_add(s->curl, e, x) != 0) {
         curl_easy_cleanup(e);
         pt_free(x);
